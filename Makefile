@@ -1,0 +1,51 @@
+# The README's two commands are `make run` and `make test`; the rest are helpers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format migrate clean
+
+help:
+	@echo "make run    set up and start the portal on http://127.0.0.1:$(PORT) (web, worker, beat)"
+	@echo "make test   install the dev tools, then lint, check migrations and run every test"
+	@echo "make format rewrite the code with ruff's formatter and autofixes"
+	@echo "make clean  remove the virtualenv and everything under var/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall only when a requirements file changes.
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+migrate: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	@$(BIN)/python manage.py demo_setup
+	@echo "PhotoShoot: http://127.0.0.1:$(PORT)  (Ctrl-C stops web, worker and beat)"
+	@# honcho hands each process its own PORT (web gets $(PORT)), so the public URL is fixed here.
+	PATH="$(CURDIR)/$(BIN):$$PATH" PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+		$(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint
+	$(BIN)/pytest
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var staticfiles

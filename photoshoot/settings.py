@@ -1,0 +1,287 @@
+"""Settings for the PhotoShoot portal, read from the environment (and an optional `.env`).
+
+Three environments, chosen by `DJANGO_ENV`:
+- `development` (the default, `make run`): needs nothing installed. SQLite, media and a
+  file-system Celery broker all live under `var/`.
+- `test` (set by pytest): like development, but Celery runs tasks eagerly unless a test starts
+  a real worker, caches are per process and password hashing is fast.
+- `production`: every outside service comes from the environment and a missing one stops the
+  process at start with a message that names the variable.
+
+Every variable read here is listed, with its default, in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# Values already in the environment win over the file (read_env only sets missing keys).
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}."
+    )
+PRODUCTION = DJANGO_ENV == "production"
+TESTING = DJANGO_ENV == "test"
+
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+
+def _required_in_production(name: str, development_default: str) -> str:
+    """Production has no defaults for these: env.str raises, naming the variable."""
+    if PRODUCTION:
+        return env.str(name)
+    return env.str(name, default=development_default)
+
+
+# --- Core -------------------------------------------------------------------------------------
+
+SECRET_KEY = _required_in_production(
+    "SECRET_KEY", "django-insecure-development-only-key-never-use-it-in-production"
+)
+DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+PORT = env.int("PORT", default=8000)
+PUBLIC_BASE_URL = _required_in_production("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+ALLOWED_HOSTS = (
+    env.list("ALLOWED_HOSTS")
+    if PRODUCTION
+    else env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
+ADMIN_URL = _required_in_production("ADMIN_URL", "admin/").strip("/") + "/"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "storages",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "photoshoot.urls"
+WSGI_APPLICATION = "photoshoot.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+
+if PRODUCTION:
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")
+else:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Celery (read by photoshoot/celery.py through the CELERY_ namespace) ------------------------
+
+CELERY_BROKER_URL = _required_in_production("CELERY_BROKER_URL", "memory://" if TESTING else "")
+if not CELERY_BROKER_URL:
+    # The embedded default: a broker made of files under var/, so `make run` needs no server.
+    CELERY_BROKER_URL = "filesystem://"
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "store_processed": False,
+    }
+else:
+    # A task not acknowledged within this time is handed to another worker (Redis, SQS).
+    # It must exceed the longest countdown/eta a task is scheduled with.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged only once it has run, and a worker that dies mid-task gives it back:
+# every task is written to be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "sessions-clear": {
+        "task": "accounts.tasks.sessions_clear",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+
+# --- Cache (login rate limits live here, so production needs one shared by every process) ---
+
+if TESTING:
+    _cache_default = "locmemcache://"
+elif PRODUCTION and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _cache_default = CELERY_BROKER_URL
+elif PRODUCTION:
+    _cache_default = ""
+else:
+    _cache_default = f"filecache://{VAR_DIR / 'cache'}"
+CACHES = {"default": env.cache_url("CACHE_URL", default=_cache_default or environ.Env.NOTSET)}
+
+# --- Storage ----------------------------------------------------------------------------------
+
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+if not PRODUCTION:
+    # whitenoise serves from the finders here, but warns when the folder is missing.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="s3" if PRODUCTION else "local")
+# Private by construction: no ACL is sent (the bucket's own, private, policy applies), every URL
+# is signed with SigV4 and expires quickly, and a new file never replaces an existing one.
+S3_STORAGE_OPTIONS = {
+    "bucket_name": env.str(
+        "AWS_STORAGE_BUCKET_NAME", default=environ.Env.NOTSET if STORAGE_BACKEND == "s3" else ""
+    ),
+    "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
+    "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+    "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+    "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+    "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default=None),
+    "default_acl": None,
+    "querystring_auth": True,
+    "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+    "signature_version": "s3v4",
+    "file_overwrite": False,
+}
+if STORAGE_BACKEND == "s3":
+    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_STORAGE_OPTIONS}
+elif STORAGE_BACKEND == "local":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be s3 or local, not {STORAGE_BACKEND!r}.")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PhotoShoot] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# allauth counts attempts in the cache. Failed logins: at most 10 a minute from one address,
+# and LOGIN_FAILED_RATE (default 5 every 5 minutes) for one account, wherever they come from.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"10/m/ip,{env.str('LOGIN_FAILED_RATE', default='5/300s')}/key",
+}
+
+DEMO_EMAIL = env.str("DEMO_EMAIL", default="demo@example.com")
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="photoshoot-demo")
+
+# --- E-mail -----------------------------------------------------------------------------------
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, ... as django-environ documents
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PhotoShoot <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Security (production) --------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    # The proxy in front of gunicorn terminates TLS and says so in this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# --- Internationalisation, logging ------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

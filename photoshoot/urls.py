@@ -1,0 +1,16 @@
+"""The portal's URLs: each app's own, plus admin (moved by ADMIN_URL) and allauth's."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "PhotoShoot admin"
+admin.site.site_title = "PhotoShoot admin"
+
+urlpatterns = [
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+]
