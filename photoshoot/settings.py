@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "storages",
     "accounts",
+    "astria.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,27 @@ ACCOUNT_RATE_LIMITS = {
 
 DEMO_EMAIL = env.str("DEMO_EMAIL", default="demo@example.com")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="photoshoot-demo")
+
+# --- Astria ----------------------------------------------------------------------------------
+
+# The sandbox (astria/sandbox/) emulates Astria's API under /sandbox/astria/ on this server. It
+# is the provider in development and tests; production refuses it unless it is set explicitly.
+ASTRIA_SANDBOX = env.bool("ASTRIA_SANDBOX", default=not PRODUCTION)
+ASTRIA_SANDBOX_KEY = env.str("ASTRIA_SANDBOX_KEY", default="sd_sandbox")
+# More accounts on the sandbox, each with its own tunes (tests use one to play someone else).
+ASTRIA_SANDBOX_EXTRA_KEYS = env.list("ASTRIA_SANDBOX_EXTRA_KEYS", default=[])
+ASTRIA_SANDBOX_TRAIN_SECONDS = env.float("ASTRIA_SANDBOX_TRAIN_SECONDS", default=20)
+ASTRIA_SANDBOX_GENERATE_SECONDS = env.float("ASTRIA_SANDBOX_GENERATE_SECONDS", default=5)
+ASTRIA_BASE_URL = env.str(
+    "ASTRIA_BASE_URL",
+    default=f"{PUBLIC_BASE_URL}/sandbox/astria" if ASTRIA_SANDBOX else "https://api.astria.ai",
+)
+ASTRIA_API_KEY = env.str(
+    "ASTRIA_API_KEY", default=ASTRIA_SANDBOX_KEY if ASTRIA_SANDBOX else environ.Env.NOTSET
+)
+ASTRIA_CONNECT_TIMEOUT = env.float("ASTRIA_CONNECT_TIMEOUT", default=5)
+# Astria itself gives up after 30 s (and answers 504), so a little more than that.
+ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
 
 # --- E-mail -----------------------------------------------------------------------------------
 

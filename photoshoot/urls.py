@@ -14,3 +14,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
 ]
+
+if settings.ASTRIA_SANDBOX:
+    urlpatterns.append(path("sandbox/astria/", include("astria.sandbox.urls")))

@@ -18,6 +18,7 @@ PRODUCTION = {
     "PUBLIC_BASE_URL": "https://photos.example.com",
     "ADMIN_URL": "staff-8c1f/",
     "AWS_STORAGE_BUCKET_NAME": "photoshoot-media",
+    "ASTRIA_API_KEY": "sd_production_key",
 }
 
 
@@ -46,6 +47,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         "PUBLIC_BASE_URL",
         "ADMIN_URL",
         "AWS_STORAGE_BUCKET_NAME",
+        "ASTRIA_API_KEY",
     ],
 )
 def test_production_refuses_to_start_without(missing):
@@ -102,3 +104,32 @@ def test_an_unknown_environment_is_refused():
     result = manage("check", DJANGO_ENV="prod")
     assert result.returncode != 0
     assert "DJANGO_ENV must be development, test or production, not 'prod'" in result.stderr
+
+
+SANDBOX_MOUNTED = (
+    "from django.urls import resolve, Resolver404\n"
+    "try:\n    resolve('/sandbox/astria/tunes'); print('mounted')\n"
+    "except Resolver404:\n    print('absent')"
+)
+
+
+def test_production_never_mounts_the_sandbox_unless_told_to():
+    result = manage("shell", "--no-imports", "-c", SANDBOX_MOUNTED, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "absent"
+
+    result = manage(
+        "shell", "--no-imports", "-c", SANDBOX_MOUNTED, **{**PRODUCTION, "ASTRIA_SANDBOX": "1"}
+    )
+    assert result.stdout.strip() == "mounted"
+
+
+def test_production_without_the_sandbox_talks_to_astria():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.ASTRIA_BASE_URL)",
+        **PRODUCTION,
+    )
+    assert result.stdout.strip() == "https://api.astria.ai"

@@ -1,0 +1,210 @@
+"""The one Astria client: typed calls over one HTTP session, with a timeout on every call.
+
+It never retries: a POST repeated blindly can train a second model or charge twice, so the
+caller (a Celery task) decides, from `AstriaError.permanent` and `may_have_been_processed`.
+The API key travels only in the Authorization header and never appears in a log or an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import requests
+
+from .errors import AstriaError
+from .schemas import ImageInspection, Prompt, PromptCreate, Tune, TuneCreate
+
+logger = logging.getLogger(__name__)
+
+ASTRIA_BASE_URL = "https://api.astria.ai"
+PAGE_LIMIT = 120  # Astria's largest page
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A training photo sent as a file part of a multipart create."""
+
+    filename: str
+    content: bytes
+    content_type: str = "image/jpeg"
+
+
+def rails_form(root: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """Encode `fields` as Rails bracket keys: `tune[name]`, `tune[image_urls][]`, `tune[x][y]`.
+
+    Booleans become the strings `true`/`false`; None is left out.
+    """
+
+    def text(value: Any) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    form: list[tuple[str, str]] = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            form += [(f"{root}[{key}][{k}]", text(v)) for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            form += [(f"{root}[{key}][]", text(v)) for v in value]
+        else:
+            form.append((f"{root}[{key}]", text(value)))
+    return form
+
+
+def _error_message(response: requests.Response) -> str:
+    """Astria's own words from an error body (`error`, sometimes `message`), else the reason."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        detail = body.get("error") or body.get("message") or body
+        return detail if isinstance(detail, str) else str(detail)
+    return str(body)
+
+
+class AstriaClient:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = ASTRIA_BASE_URL,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 35.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {api_key}"
+        self.session.headers["Accept"] = "application/json"
+
+    def __repr__(self) -> str:
+        return f"AstriaClient(base_url={self.base_url!r})"
+
+    # --- Tunes --------------------------------------------------------------------------------
+
+    def tune_create(self, tune: TuneCreate, *, images: Sequence[ImageFile] = ()) -> Tune:
+        """Create (and start training) a tune: JSON with `image_urls`, or multipart with files."""
+        fields = tune.model_dump(exclude_none=True)
+        if images:
+            fields.pop("image_urls", None)
+            files = [
+                ("tune[images][]", (image.filename, image.content, image.content_type))
+                for image in images
+            ]
+            body = self._request("POST", "/tunes", data=rails_form("tune", fields), files=files)
+        else:
+            body = self._request("POST", "/tunes", json={"tune": fields})
+        return Tune.model_validate(body)
+
+    def tune_get(self, tune_id: int) -> Tune:
+        return Tune.model_validate(self._request("GET", f"/tunes/{tune_id}"))
+
+    def tunes_list(self) -> Iterator[Tune]:
+        """Every tune of the account, newest first, fetched page by page with `before_id`."""
+        for item in self._pages("/tunes"):
+            yield Tune.model_validate(item)
+
+    def tune_delete(self, tune_id: int) -> None:
+        self._request("DELETE", f"/tunes/{tune_id}")
+
+    # --- Prompts ------------------------------------------------------------------------------
+
+    def prompt_create(self, tune_id: int, prompt: PromptCreate) -> Prompt:
+        """Queue a generation on `tune_id` (for a Flux LoRA: the base tune, LoRA named in text)."""
+        body = self._request(
+            "POST",
+            f"/tunes/{tune_id}/prompts",
+            json={"prompt": prompt.model_dump(exclude_none=True)},
+        )
+        return Prompt.model_validate(body)
+
+    def prompt_get(self, tune_id: int, prompt_id: int) -> Prompt:
+        return Prompt.model_validate(self._request("GET", f"/tunes/{tune_id}/prompts/{prompt_id}"))
+
+    def prompts_list(self, tune_id: int) -> Iterator[Prompt]:
+        """Every prompt of `tune_id`, newest first, page by page."""
+        for item in self._pages(f"/tunes/{tune_id}/prompts"):
+            yield Prompt.model_validate(item)
+
+    def prompt_delete(self, prompt_id: int) -> None:
+        self._request("DELETE", f"/prompts/{prompt_id}")
+
+    def prompt_like(self, prompt_id: int) -> None:
+        self._request("POST", f"/prompts/{prompt_id}/likes")
+
+    # --- Images -------------------------------------------------------------------------------
+
+    def image_inspect(self, *, name: str, image: ImageFile) -> ImageInspection:
+        """Ask Astria what it sees in one training photo of a `name` (man, woman, …)."""
+        body = self._request(
+            "POST",
+            "/images/inspect",
+            data={"name": name},
+            files=[("file", (image.filename, image.content, image.content_type))],
+        )
+        return ImageInspection.model_validate(body)
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _pages(self, path: str) -> Iterator[dict[str, Any]]:
+        before_id: int | None = None
+        while True:
+            params: dict[str, int] = {"limit": PAGE_LIMIT}
+            if before_id is not None:
+                params["before_id"] = before_id
+            page = self._request("GET", path, params=params)
+            if not isinstance(page, list):
+                raise AstriaError(f"expected a list from {path}", status=200, permanent=True)
+            yield from page
+            if len(page) < PAGE_LIMIT:
+                return
+            before_id = min(int(item["id"]) for item in page)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method, self.base_url + path, timeout=self.timeout, **kwargs
+            )
+        except requests.ConnectionError as exc:
+            # Includes a connect timeout: the request never reached Astria.
+            logger.warning("astria %s %s: no connection (%s)", method, path, type(exc).__name__)
+            raise AstriaError("could not connect to Astria") from None
+        except requests.Timeout:
+            logger.warning("astria %s %s: no answer within %ss", method, path, self.timeout[1])
+            raise AstriaError(
+                f"Astria did not answer within {self.timeout[1]:g} s",
+                may_have_been_processed=method != "GET",
+            ) from None
+        elapsed = (time.monotonic() - started) * 1000
+        logger.info("astria %s %s -> %s in %.0f ms", method, path, response.status_code, elapsed)
+        if not response.ok:
+            raise AstriaError.from_status(response.status_code, _error_message(response))
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise AstriaError(
+                f"Astria answered {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+            ) from None
+
+
+@cache
+def get_client() -> AstriaClient:
+    """The client configured by the ASTRIA_* settings (one per process, one HTTP session)."""
+    from django.conf import settings
+
+    return AstriaClient(
+        api_key=settings.ASTRIA_API_KEY,
+        base_url=settings.ASTRIA_BASE_URL,
+        connect_timeout=settings.ASTRIA_CONNECT_TIMEOUT,
+        read_timeout=settings.ASTRIA_READ_TIMEOUT,
+    )

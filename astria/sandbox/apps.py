@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SandboxConfig(AppConfig):
+    name = "astria.sandbox"
+    label = "astria_sandbox"
+    verbose_name = "Astria sandbox"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,506 @@
+"""What the sandbox does: accept tunes and prompts as Astria would, train and generate on
+timers, render results, and call back.
+
+Validation follows CONTRACT.md §3 to §5: `Refused` becomes a 422 `{"error": …}` (or the status it
+carries). Timers and callbacks are Celery tasks queued on commit; every step is a conditional
+update, so a task delivered twice does its work once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from . import render
+from .control import SandboxConfig, config_get
+from .models import SandboxImage, SandboxPrompt, SandboxRequest, SandboxTune
+
+logger = logging.getLogger(__name__)
+
+FLUX_BASE_TUNE_ID = 1504944
+BRANCHES = {"flux1", "sd15", "sdxl1", "fast"}
+ASPECT_RATIOS = set(render.ASPECT_SIZES)
+LORA_TAG = re.compile(r"<lora:([^:>]+):([^>]*)>")
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+DOWNLOAD_TIMEOUT = (5, 20)
+CALLBACK_TIMEOUT = (5, 10)
+TUNE_LIFETIME = timedelta(days=30)
+
+
+class Refused(Exception):
+    """A request Astria would refuse; the message is what the caller reads."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def account_of(key: str) -> str:
+    """The account a key stands for (a hash: keys themselves are never stored)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def api_keys() -> set[str]:
+    return {settings.ASTRIA_SANDBOX_KEY, *settings.ASTRIA_SANDBOX_EXTRA_KEYS}
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """Astria's format: ISO 8601, milliseconds, `Z`."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+# --- Objects as Astria shows them -------------------------------------------------------------
+
+
+def tune_json(tune: SandboxTune) -> dict[str, Any]:
+    images = [f"{tune.base_url}/files/{i.token}.jpg" for i in tune.images.all()]
+    ckpt = f"{tune.base_url}/files/ckpt-{tune.pk}.safetensors" if tune.trained_at else None
+    return {
+        "id": tune.pk,
+        "title": tune.title,
+        "name": tune.name,
+        "token": tune.token,
+        "base_tune_id": tune.base_tune_id,
+        "args": None,
+        "steps": tune.steps,
+        "face_crop": tune.face_crop,
+        "training_face_correct": tune.training_face_correct,
+        "ckpt_url": ckpt,
+        "ckpt_urls": [ckpt] if ckpt else [],
+        "eta": timestamp(tune.eta),
+        "trained_at": timestamp(tune.trained_at),
+        "started_training_at": timestamp(tune.started_training_at),
+        "expires_at": timestamp(tune.expires_at),
+        "created_at": timestamp(tune.created_at),
+        "updated_at": timestamp(tune.updated_at),
+        "branch": tune.branch or None,
+        "model_type": tune.model_type or None,
+        "preset": tune.preset or None,
+        "callback": tune.callback or None,
+        "characteristics": tune.characteristics,
+        "is_api": True,
+        "url": f"{tune.base_url}/tunes/{tune.pk}.json",
+        "orig_images": images,
+    }
+
+
+def prompt_json(prompt: SandboxPrompt) -> dict[str, Any]:
+    images = [
+        f"{prompt.base_url}/rails/active_storage/blobs/redirect/{i.token}/result.jpg"
+        for i in prompt.images.all()
+    ]
+    return {
+        "id": prompt.pk,
+        "callback": prompt.callback or None,
+        "text": prompt.text,
+        "negative_prompt": prompt.negative_prompt,
+        "cfg_scale": prompt.cfg_scale,
+        "steps": prompt.steps,
+        "seed": prompt.seed,
+        "num_images": prompt.num_images,
+        "w": prompt.w,
+        "h": prompt.h,
+        "aspect_ratio": prompt.aspect_ratio or None,
+        **prompt.options,
+        "trained_at": timestamp(prompt.trained_at),
+        "started_training_at": timestamp(prompt.started_training_at),
+        "created_at": timestamp(prompt.created_at),
+        "updated_at": timestamp(prompt.updated_at),
+        "tune_id": prompt.tune_id,
+        "liked": prompt.liked,
+        "user_error": prompt.user_error,
+        "url": f"{prompt.base_url}/tunes/{prompt.tune_id}/prompts/{prompt.pk}.json",
+        "images": images,
+    }
+
+
+# --- Input ------------------------------------------------------------------------------------
+
+
+class _Input(BaseModel):
+    # Astria ignores what it does not know; values from forms arrive as strings.
+    model_config = ConfigDict(extra="ignore")
+
+
+class TuneInput(_Input):
+    title: str | None = None
+    name: str | None = None
+    image_urls: list[str] = []
+    base_tune_id: int | None = None
+    model_type: str | None = None
+    preset: str | None = None
+    branch: str | None = None
+    callback: str | None = None
+    token: str | None = None
+    steps: int | None = None
+    face_crop: bool | None = None
+    training_face_correct: bool | None = None
+    characteristics: dict[str, str] = {}
+    prompts_attributes: list[dict[str, Any]] = []
+
+
+class PromptInput(_Input):
+    text: str | None = None
+    num_images: int = 4
+    callback: str | None = None
+    seed: int | None = None
+    w: int | None = None
+    h: int | None = None
+    aspect_ratio: str | None = None
+    cfg_scale: float | None = None
+    steps: int | None = None
+    negative_prompt: str | None = None
+    super_resolution: bool | None = None
+    inpaint_faces: bool | None = None
+    face_correct: bool | None = None
+    face_swap: bool | None = None
+
+
+def parse(model: type[BaseModel], fields: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise Refused(f"{where}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+def download(url: str, index: int) -> bytes:
+    """Fetch one `image_urls[]` entry as Astria does; a URL that is not an image is refused.
+
+    The URL is never logged or echoed: the portal's are signed.
+    """
+    where = f"image_urls[{index}]"
+    try:
+        with requests.get(url, timeout=DOWNLOAD_TIMEOUT, stream=True) as response:
+            if response.status_code != 200:
+                raise Refused(f"{where} could not be downloaded (HTTP {response.status_code})")
+            content = b""
+            for chunk in response.iter_content(64 * 1024):
+                content += chunk
+                if len(content) > MAX_DOWNLOAD_BYTES:
+                    raise Refused(f"{where} is larger than 20 MB")
+    except requests.RequestException as exc:
+        raise Refused(f"{where} could not be downloaded ({type(exc).__name__})") from None
+    try:
+        render.image_check(content)
+    except render.NotAnImage:
+        raise Refused(f"{where} is not an image") from None
+    return content
+
+
+# --- Tunes ------------------------------------------------------------------------------------
+
+
+def tune_create(
+    *, owner: str, fields: dict[str, Any], files: list[Upload], base_url: str
+) -> SandboxTune:
+    """Validate and save a tune with its photos, and start its training timer."""
+    data: TuneInput = parse(TuneInput, fields)
+    if not data.title:
+        raise Refused("title can't be blank")
+    if not data.name:
+        raise Refused("name can't be blank")
+    if data.branch and data.branch not in BRANCHES:
+        raise Refused(f"branch must be one of {', '.join(sorted(BRANCHES))}")
+    if (
+        data.base_tune_id
+        and not SandboxTune.objects.filter(pk=data.base_tune_id, is_public=True).exists()
+    ):
+        raise Refused(f"base_tune_id {data.base_tune_id} is not a base model")
+    if not files and not data.image_urls:
+        raise Refused("images can't be blank: send tune[images][] or tune[image_urls][]")
+    config = config_get()
+    if config.idempotent_titles:
+        existing = SandboxTune.objects.filter(owner=owner, title=data.title).first()
+        if existing:
+            return existing
+    photos = [u.content for u in files] + [
+        download(url, i) for i, url in enumerate(data.image_urls)
+    ]
+    for i, upload in enumerate(files):
+        try:
+            render.image_check(upload.content)
+        except render.NotAnImage:
+            raise Refused(f"images[{i}] ({upload.filename}) is not an image") from None
+    return _tune_save(owner=owner, data=data, photos=photos, base_url=base_url, config=config)
+
+
+@transaction.atomic
+def _tune_save(
+    *, owner: str, data: TuneInput, photos: list[bytes], base_url: str, config: SandboxConfig
+) -> SandboxTune:
+    now = timezone.now()
+    delay = 0 if data.branch == "fast" else config.train_delay
+    tune = SandboxTune.objects.create(
+        owner=owner,
+        title=data.title,
+        name=data.name,
+        token=data.token or "ohwx",
+        base_tune_id=data.base_tune_id,
+        model_type=data.model_type or "",
+        branch=data.branch or ("flux1" if data.base_tune_id else "sd15"),
+        preset=data.preset or "",
+        callback=data.callback or "",
+        steps=data.steps,
+        face_crop=data.face_crop,
+        training_face_correct=bool(data.training_face_correct),
+        characteristics=data.characteristics,
+        base_url=base_url,
+        eta=now + timedelta(seconds=delay),
+        started_training_at=now,
+    )
+    SandboxImage.objects.bulk_create(
+        SandboxImage(tune=tune, index=i, content=photo) for i, photo in enumerate(photos)
+    )
+    for attributes in data.prompts_attributes:
+        _prompt_save(
+            owner=owner,
+            tune=tune,
+            loras=[tune],
+            data=parse(PromptInput, attributes),
+            base_url=base_url,
+        )
+    from .tasks import sandbox_tune_train
+
+    transaction.on_commit(lambda: sandbox_tune_train.apply_async((tune.pk,), countdown=delay))
+    return tune
+
+
+def tune_train(*, tune_id: int) -> None:
+    """The training timer went off: mark the tune trained, call back, release waiting prompts."""
+    config = config_get()
+    if config.never_train:
+        logger.info("sandbox: tune %s will never finish training (fault)", tune_id)
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        done = SandboxTune.objects.filter(pk=tune_id, trained_at__isnull=True).update(
+            trained_at=now, expires_at=now + TUNE_LIFETIME, updated_at=now
+        )
+        if not done:
+            return
+        tune = SandboxTune.objects.get(pk=tune_id)
+        logger.info("sandbox: tune %s trained", tune_id)
+        callback_schedule(kind="tune", object_id=tune_id, url=tune.callback, config=config)
+        for prompt in tune.waiting_prompts.filter(started_training_at__isnull=True):
+            _prompt_start_if_ready(prompt, config)
+
+
+# --- Prompts ----------------------------------------------------------------------------------
+
+
+def prompt_create(
+    *, owner: str, tune: SandboxTune, fields: dict[str, Any], base_url: str
+) -> SandboxPrompt:
+    """Validate and save a prompt; it generates once every LoRA it names is trained."""
+    data: PromptInput = parse(PromptInput, fields)
+    if not data.text or not data.text.strip():
+        raise Refused("text can't be blank")
+    if not 1 <= data.num_images <= 8:
+        raise Refused("num_images must be between 1 and 8")
+    for side in ("w", "h"):
+        value = getattr(data, side)
+        if value is not None and (value <= 0 or value % 8):
+            raise Refused(f"{side} must be a positive multiple of 8")
+    if data.aspect_ratio and data.aspect_ratio not in ASPECT_RATIOS:
+        raise Refused(f"aspect_ratio must be one of {', '.join(sorted(ASPECT_RATIOS))}")
+    if data.inpaint_faces and not data.super_resolution:
+        raise Refused("inpaint_faces requires super_resolution")
+    loras = [] if tune.is_public else [tune]
+    loras += _loras_named(owner, data.text)
+    duplicate = _prompt_duplicate(owner, tune, data)
+    if duplicate:
+        return duplicate
+    with transaction.atomic():
+        return _prompt_save(owner=owner, tune=tune, loras=loras, data=data, base_url=base_url)
+
+
+def _loras_named(owner: str, text: str) -> list[SandboxTune]:
+    """The caller's tunes named by `<lora:ID:STRENGTH>` tags; anything else is refused."""
+    tunes = []
+    for raw_id, strength in LORA_TAG.findall(text):
+        if not raw_id.isdigit():
+            raise Refused(f"<lora:{raw_id}:{strength}>: the LoRA id must be a tune id")
+        try:
+            float(strength)
+        except ValueError:
+            raise Refused(f"<lora:{raw_id}:{strength}>: the strength must be a number") from None
+        tune = SandboxTune.objects.filter(pk=int(raw_id), owner=owner).first()
+        if tune is None:
+            raise Refused(f"LoRA {raw_id} is not one of your tunes")
+        if tune.expires_at and tune.expires_at < timezone.now():
+            raise Refused(f"LoRA {raw_id} has expired")
+        tunes.append(tune)
+    return tunes
+
+
+def _prompt_duplicate(owner: str, tune: SandboxTune, data: PromptInput) -> SandboxPrompt | None:
+    """Astria de-duplicates prompts by their attributes: the same request gets the same prompt."""
+    return (
+        SandboxPrompt.objects.filter(
+            owner=owner,
+            tune=tune,
+            text=data.text,
+            seed=data.seed,
+            num_images=data.num_images,
+            w=data.w,
+            h=data.h,
+            aspect_ratio=data.aspect_ratio or "",
+            callback=data.callback or "",
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def _prompt_save(
+    *,
+    owner: str,
+    tune: SandboxTune,
+    loras: list[SandboxTune],
+    data: PromptInput,
+    base_url: str,
+) -> SandboxPrompt:
+    options = data.model_dump(
+        include={"super_resolution", "inpaint_faces", "face_correct", "face_swap"}
+    )
+    prompt = SandboxPrompt.objects.create(
+        owner=owner,
+        tune=tune,
+        text=data.text,
+        negative_prompt=data.negative_prompt or "",
+        callback=data.callback or "",
+        num_images=data.num_images,
+        seed=data.seed,
+        cfg_scale=data.cfg_scale,
+        steps=data.steps,
+        w=data.w,
+        h=data.h,
+        aspect_ratio=data.aspect_ratio or "",
+        options=options,
+        base_url=base_url,
+    )
+    prompt.loras.set(loras)
+    _prompt_start_if_ready(prompt, config_get())
+    return prompt
+
+
+def _prompt_start_if_ready(prompt: SandboxPrompt, config: SandboxConfig) -> None:
+    """Start the generation timer once every LoRA the prompt names is trained."""
+    if prompt.loras.filter(trained_at__isnull=True).exists():
+        return
+    started = SandboxPrompt.objects.filter(pk=prompt.pk, started_training_at__isnull=True).update(
+        started_training_at=timezone.now()
+    )
+    if not started:
+        return
+    from .tasks import sandbox_prompt_generate
+
+    fast = prompt.tune.branch == "fast" or prompt.loras.filter(branch="fast").exists()
+    delay = 0 if fast else config.generate_delay
+    transaction.on_commit(
+        lambda: sandbox_prompt_generate.apply_async((prompt.pk,), countdown=delay)
+    )
+
+
+def prompt_generate(*, prompt_id: int) -> None:
+    """The generation timer went off: render the images (or fail the prompt), call back."""
+    config = config_get()
+    with transaction.atomic():
+        prompt = (
+            SandboxPrompt.objects.select_for_update()
+            .filter(pk=prompt_id, trained_at__isnull=True, user_error__isnull=True)
+            .first()
+        )
+        if prompt is None:
+            return
+        now = timezone.now()
+        if config.prompt_fails():
+            prompt.user_error = "Sandbox: generation failed (injected user_error)."
+        else:
+            _results_render(prompt)
+            prompt.trained_at = now
+        prompt.updated_at = now
+        prompt.save(update_fields=["user_error", "trained_at", "updated_at"])
+        logger.info("sandbox: prompt %s %s", prompt_id, "failed" if prompt.user_error else "done")
+        callback_schedule(kind="prompt", object_id=prompt_id, url=prompt.callback, config=config)
+
+
+def _results_render(prompt: SandboxPrompt) -> None:
+    lora = prompt.loras.first()
+    sources = list(lora.images.values_list("content", flat=True)) if lora else []
+    size = render.result_size(w=prompt.w, h=prompt.h, aspect_ratio=prompt.aspect_ratio)
+    for index in range(prompt.num_images):
+        jpeg = render.result_render(
+            source=bytes(sources[index % len(sources)]) if sources else None,
+            text=prompt.text,
+            size=size,
+            label=f"prompt {prompt.pk} · image {index + 1} of {prompt.num_images}",
+        )
+        SandboxImage.objects.create(prompt=prompt, index=index, content=jpeg)
+
+
+# --- Callbacks --------------------------------------------------------------------------------
+
+
+def callback_schedule(*, kind: str, object_id: int, url: str, config: SandboxConfig) -> None:
+    """Queue the callback(s) for an object, with the configured faults, after commit."""
+    if not url:
+        return
+    from .tasks import sandbox_callback_send
+
+    for delay in config.callbacks.delivery_delays():
+        transaction.on_commit(
+            lambda delay=delay: sandbox_callback_send.apply_async(
+                (kind, object_id), countdown=delay
+            )
+        )
+
+
+def callback_send(*, kind: str, object_id: int) -> None:
+    """POST the object, wrapped in its root key, to its callback URL. Like Astria: once, no
+    retry, no signature. The URL (which holds the receiver's secret) is never logged."""
+    if kind == "tune":
+        obj = SandboxTune.objects.filter(pk=object_id).first()
+        body = {"tune": tune_json(obj)} if obj else None
+    else:
+        obj = SandboxPrompt.objects.filter(pk=object_id).first()
+        body = {"prompt": prompt_json(obj)} if obj else None
+    if obj is None or not obj.callback:
+        return
+    started = timezone.now()
+    try:
+        status = requests.post(obj.callback, json=body, timeout=CALLBACK_TIMEOUT).status_code
+    except requests.RequestException as exc:
+        logger.info(
+            "sandbox: %s %s callback not delivered (%s)", kind, object_id, type(exc).__name__
+        )
+        status = None
+    SandboxRequest.objects.create(
+        kind=SandboxRequest.Kind.CALLBACK,
+        method="POST",
+        path=f"{kind}/{object_id}",
+        status=status,
+        duration_ms=(timezone.now() - started).total_seconds() * 1000,
+    )

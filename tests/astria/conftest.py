@@ -1,0 +1,126 @@
+"""Fixtures for the Astria client and sandbox: the sandbox on a live server, a server of
+photos to train on, and a receiver that records the callbacks the sandbox sends."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+from astria.client import AstriaClient
+from tests.images import photo_bytes
+
+SANDBOX_KEY = "sd_sandbox"
+OTHER_KEY = "sd_someone_else"
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Received:
+    path: str
+    body: Any
+
+
+@dataclass
+class LoopbackServer:
+    """A small HTTP server on 127.0.0.1: serves `files` on GET, records every POST."""
+
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    def serve(self) -> ThreadingHTTPServer:
+        owner = self
+
+        class Handler(_Quiet):
+            def do_GET(self) -> None:
+                found = owner.files.get(self.path)
+                if found is None:
+                    self.send_error(404)
+                    return
+                content, content_type = found
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw
+                owner.received.append(Received(self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """Photos at /photo-N.jpeg (and /HLHBnl9.jpeg, the seed page's), a page that is not an
+    image at /not-an-image.jpeg; POSTs anywhere are recorded as callbacks."""
+    box = LoopbackServer()
+    for n in range(4):
+        box.files[f"/photo-{n}.jpeg"] = (photo_bytes(seed=n), "image/jpeg")
+    box.files["/HLHBnl9.jpeg"] = (photo_bytes(seed=9), "image/jpeg")
+    box.files["/not-an-image.jpeg"] = (b"<html>Not found</html>", "image/jpeg")
+    server = box.serve()
+    yield box
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Sandbox:
+    url: str
+
+    def client(self, key: str = SANDBOX_KEY, **timeouts: float) -> AstriaClient:
+        return AstriaClient(api_key=key, base_url=self.url, **timeouts)
+
+    def configure(self, **config: Any) -> dict[str, Any]:
+        response = requests.put(
+            f"{self.url}/_sandbox/config",
+            json=config,
+            headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        response = requests.get(
+            f"{self.url}/_sandbox/requests",
+            headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+            timeout=10,
+        )
+        return response.json()
+
+
+@pytest.fixture
+def sandbox(django_db_serialized_rollback: None, live_server: Any, settings: Any) -> Sandbox:
+    """The sandbox on the live server, timers at zero, a second account for OTHER_KEY.
+
+    The database is emptied after each test and restored with what migrations put there
+    (the Flux1.dev base tune), hence the serialized rollback.
+    """
+    settings.ASTRIA_SANDBOX_EXTRA_KEYS = [OTHER_KEY]
+    box = Sandbox(url=f"{live_server.url}/sandbox/astria")
+    box.configure(train_seconds=0, generate_seconds=0)
+    return box
