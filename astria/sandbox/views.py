@@ -176,6 +176,7 @@ def page(request: HttpRequest, queryset: Any, *, offset_max: int | None = None) 
 
 def visible_tune(owner: str, tune_id: int) -> SandboxTune:
     """One of the caller's tunes, or a public base tune; anyone else's is 404."""
+    services.gallery_tune(int(tune_id))
     return get_object_or_404(
         SandboxTune.objects.filter(Q(owner=owner) | Q(is_public=True)), pk=tune_id
     )

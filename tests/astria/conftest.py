@@ -114,12 +114,8 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(django_db_serialized_rollback: None, live_server: Any, settings: Any) -> Sandbox:
-    """The sandbox on the live server, timers at zero, a second account for OTHER_KEY.
-
-    The database is emptied after each test and restored with what migrations put there
-    (the Flux1.dev base tune), hence the serialized rollback.
-    """
+def sandbox(transactional_db: None, live_server: Any, settings: Any) -> Sandbox:
+    """The sandbox on the live server, timers at zero, a second account for OTHER_KEY."""
     settings.ASTRIA_SANDBOX_EXTRA_KEYS = [OTHER_KEY]
     box = Sandbox(url=f"{live_server.url}/sandbox/astria")
     box.configure(train_seconds=0, generate_seconds=0)
