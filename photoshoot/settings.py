@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "storages",
     "accounts",
     "astria.sandbox",
+    "uploads",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +247,19 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"10/m/ip,{env.str('LOGIN_FAILED_RATE', default='5/300s')}/key",
 }
+
+# --- Selfie uploads ---------------------------------------------------------------------------
+
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# More pixels than this in a header is refused before decoding (a decompression bomb).
+UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=64_000_000)
+UPLOAD_MIN_SIDE = env.int("UPLOAD_MIN_SIDE", default=512)
+UPLOAD_GOOD_SIDE = env.int("UPLOAD_GOOD_SIDE", default=1024)  # below: a "low resolution" hint
+UPLOAD_BLUR_THRESHOLD = env.float("UPLOAD_BLUR_THRESHOLD", default=6.0)
+# Seconds an upload target and a signed image URL stay valid.
+UPLOAD_URL_EXPIRY = env.int("UPLOAD_URL_EXPIRY", default=300)
+SELFIES_MIN = env.int("SELFIES_MIN", default=4)
+SELFIES_MAX = env.int("SELFIES_MAX", default=30)
 
 DEMO_EMAIL = env.str("DEMO_EMAIL", default="demo@example.com")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="photoshoot-demo")

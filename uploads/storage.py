@@ -1,0 +1,107 @@
+"""Private storage for people's photos: random keys under the owner's prefix, upload targets
+the browser sends bytes to directly, and short-lived signed URLs to show them.
+
+S3 (production): a presigned POST whose policy fixes the key, type and size, and SigV4-signed
+GET URLs. Local files (development): the same request shape, sent to portal endpoints that
+check a signed, expiring token. This module is the one place that knows the difference.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import Storage, storages
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from accounts.models import User
+
+UPLOAD_SALT = "uploads.direct-upload"
+PRIVATE_SALT = "uploads.private-url"
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where the browser POSTs a file: `fields` first, then the file as the field `file`."""
+
+    url: str
+    fields: dict[str, str]
+
+
+def storage() -> Storage:
+    return storages["default"]
+
+
+def is_s3(store: Storage) -> bool:
+    return hasattr(store, "bucket_name")
+
+
+def owner_prefix(user: User) -> str:
+    """A stable, opaque folder per user (no id or e-mail in object keys)."""
+    return "u/" + salted_hmac("uploads.owner-prefix", str(user.pk)).hexdigest()[:20]
+
+
+def new_key(user: User, folder: str, suffix: str = "") -> str:
+    return f"{owner_prefix(user)}/{folder}/{secrets.token_urlsafe(18)}{suffix}"
+
+
+def upload_target_for(*, user: User, key: str, content_type: str) -> UploadTarget:
+    """A target that accepts exactly one file of `content_type`, 1 byte to the cap, at `key`."""
+    store = storage()
+    if is_s3(store):
+        post = store.connection.meta.client.generate_presigned_post(
+            store.bucket_name,
+            store._normalize_name(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, settings.UPLOAD_MAX_BYTES],
+            ],
+            ExpiresIn=settings.UPLOAD_URL_EXPIRY,
+        )
+        return UploadTarget(url=post["url"], fields=post["fields"])
+    token = signing.dumps({"key": key, "type": content_type, "user": user.pk}, salt=UPLOAD_SALT)
+    return UploadTarget(
+        url=reverse("uploads:direct_upload"),
+        fields={"key": key, "Content-Type": content_type, "token": token},
+    )
+
+
+def direct_upload_grant(token: str, *, user: User) -> dict[str, Any] | None:
+    """What a local upload token allows (key and type), if it is genuine, fresh and `user`'s."""
+    try:
+        grant = signing.loads(token, salt=UPLOAD_SALT, max_age=settings.UPLOAD_URL_EXPIRY)
+    except signing.BadSignature:
+        return None
+    return grant if grant.get("user") == user.pk else None
+
+
+def private_url(name: str, *, owner: User) -> str:
+    """A short-lived URL for one private object of `owner`."""
+    store = storage()
+    if is_s3(store):
+        return store.url(name)
+    token = signing.dumps({"name": name, "owner": owner.pk}, salt=PRIVATE_SALT)
+    return reverse("uploads:private_file", args=[token])
+
+
+def private_name(token: str, *, viewer: User) -> str | None:
+    """The object a local signed URL stands for, if fresh and `viewer` owns it or is staff."""
+    try:
+        grant = signing.loads(token, salt=PRIVATE_SALT, max_age=settings.UPLOAD_URL_EXPIRY)
+    except signing.BadSignature:
+        return None
+    if grant.get("owner") != viewer.pk and not viewer.is_staff:
+        return None
+    return grant["name"]
+
+
+def objects_delete(names: list[str]) -> None:
+    """Remove objects; one that is already gone is fine."""
+    store = storage()
+    for name in filter(None, names):
+        store.delete(name)

@@ -1,0 +1,205 @@
+"""Selfie set pages and the upload endpoints the page's JavaScript calls.
+
+Every object is looked up through its owner: anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import services, storage
+from .forms import SelfieSetForm, SelfieSetRenameForm, UploadStartForm
+from .images import HINTS, RejectedImage
+from .models import Selfie, SelfieSet
+
+
+def set_for_user(request: HttpRequest, code: UUID) -> SelfieSet:
+    """The signed-in user's set with this code, or 404."""
+    return get_object_or_404(SelfieSet.objects.for_user(request.user), code=code)
+
+
+def photo_json(selfie: Selfie) -> dict[str, Any]:
+    """What the page needs to show one photo."""
+    owner = selfie.selfie_set.owner
+    return {
+        "code": str(selfie.code),
+        "name": selfie.original_name,
+        "thumbnail_url": storage.private_url(selfie.thumbnail, owner=owner),
+        "width": selfie.width,
+        "height": selfie.height,
+        "hints": [HINTS[hint] for hint in selfie.hints],
+        "delete_url": reverse("uploads:photo_delete", args=[selfie.selfie_set.code, selfie.code]),
+    }
+
+
+def rejected(exc: RejectedImage) -> JsonResponse:
+    return JsonResponse({"error": exc.reason}, status=422)
+
+
+@login_required
+def set_list(request: HttpRequest) -> HttpResponse:
+    sets = SelfieSet.objects.for_user(request.user).annotate(
+        photo_count=Count("selfies", filter=Q(selfies__status=Selfie.Status.READY))
+    )
+    return render(request, "uploads/set_list.html", {"sets": sets})
+
+
+@login_required
+def set_create(request: HttpRequest) -> HttpResponse:
+    form = SelfieSetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        selfie_set = services.selfie_set_create(owner=request.user, **form.cleaned_data)
+        return redirect("uploads:set_detail", code=selfie_set.code)
+    return render(request, "uploads/set_form.html", {"form": form})
+
+
+@login_required
+def set_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    selfie_set = set_for_user(request, code)
+    photos = [
+        photo_json(s)
+        for s in selfie_set.selfies.filter(status=Selfie.Status.READY).select_related(
+            "selfie_set__owner"
+        )
+    ]
+    config = {
+        "startUrl": reverse("uploads:upload_start", args=[selfie_set.code]),
+        "maxBytes": settings.UPLOAD_MAX_BYTES,
+        "min": settings.SELFIES_MIN,
+        "max": settings.SELFIES_MAX,
+    }
+    return render(
+        request,
+        "uploads/set_detail.html",
+        {
+            "selfie_set": selfie_set,
+            "photos": photos,
+            "config": config,
+            "rename_form": SelfieSetRenameForm(instance=selfie_set),
+        },
+    )
+
+
+@login_required
+@require_POST
+def set_rename(request: HttpRequest, code: UUID) -> HttpResponse:
+    selfie_set = set_for_user(request, code)
+    form = SelfieSetRenameForm(request.POST, instance=SelfieSet(name=selfie_set.name))
+    if form.is_valid():
+        services.selfie_set_rename(selfie_set=selfie_set, name=form.cleaned_data["name"])
+        messages.success(request, "The set has been renamed.")
+    else:
+        messages.error(request, "Please give the set a name of at most 80 characters.")
+    return redirect("uploads:set_detail", code=selfie_set.code)
+
+
+@login_required
+def set_delete(request: HttpRequest, code: UUID) -> HttpResponse:
+    selfie_set = set_for_user(request, code)
+    if request.method == "POST":
+        services.selfie_set_delete(selfie_set=selfie_set)
+        messages.success(request, f"“{selfie_set.name}” and its photos have been deleted.")
+        return redirect("uploads:set_list")
+    return render(request, "uploads/set_confirm_delete.html", {"selfie_set": selfie_set})
+
+
+@login_required
+@require_POST
+def upload_start(request: HttpRequest, code: UUID) -> JsonResponse:
+    """Issue an upload target for one file the browser is about to send."""
+    selfie_set = set_for_user(request, code)
+    try:
+        form = UploadStartForm(json.loads(request.body or b"{}"))
+    except ValueError:
+        return JsonResponse({"error": "The request was not understood."}, status=400)
+    if not form.is_valid():
+        return JsonResponse({"error": "The request was not understood."}, status=400)
+    try:
+        selfie, target = services.selfie_upload_start(selfie_set=selfie_set, **form.cleaned_data)
+    except RejectedImage as exc:
+        return rejected(exc)
+    finish = reverse("uploads:upload_finish", args=[selfie_set.code, selfie.code])
+    return JsonResponse(
+        {"url": target.url, "fields": target.fields, "finish_url": finish}, status=201
+    )
+
+
+@login_required
+@require_POST
+def upload_finish(request: HttpRequest, code: UUID, upload_code: UUID) -> JsonResponse:
+    """The browser says the bytes are in storage: verify and normalise them."""
+    selfie = get_object_or_404(
+        Selfie.objects.select_related("selfie_set__owner"),
+        code=upload_code,
+        selfie_set__code=code,
+        selfie_set__owner=request.user,
+        status=Selfie.Status.PENDING,
+    )
+    try:
+        done = services.selfie_finish_upload(selfie=selfie)
+    except RejectedImage as exc:
+        return rejected(exc)
+    if done is None:
+        return JsonResponse({"error": "This upload was removed."}, status=404)
+    return JsonResponse({"photo": photo_json(done)})
+
+
+@login_required
+@require_POST
+def photo_delete(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+    selfie = get_object_or_404(
+        Selfie, code=photo_code, selfie_set__code=code, selfie_set__owner=request.user
+    )
+    services.selfie_delete(selfie=selfie)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"deleted": str(selfie.code)})
+    messages.success(request, "The photo has been removed.")
+    return redirect("uploads:set_detail", code=code)
+
+
+@login_required
+@require_POST
+def direct_upload(request: HttpRequest) -> HttpResponse:
+    """Local storage's stand-in for an S3 presigned POST: same fields, a signed token."""
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > settings.UPLOAD_MAX_BYTES + 64 * 1024:
+        return HttpResponse("The file is too large.", status=400)
+    grant = storage.direct_upload_grant(request.POST.get("token", ""), user=request.user)
+    upload = request.FILES.get("file")
+    if (
+        grant is None
+        or request.POST.get("key") != grant["key"]
+        or request.POST.get("Content-Type") != grant["type"]
+    ):
+        return HttpResponse("This upload is not allowed.", status=403)
+    if upload is None or not 1 <= upload.size <= settings.UPLOAD_MAX_BYTES:
+        return HttpResponse("The file must be between 1 byte and the size limit.", status=400)
+    store = storage.storage()
+    saved = store.save(grant["key"], upload)
+    if saved != grant["key"]:  # the key was used already: keep nothing
+        store.delete(saved)
+        return HttpResponse("This upload is not allowed.", status=403)
+    return HttpResponse(status=204)
+
+
+@login_required
+def private_file(request: HttpRequest, token: str) -> HttpResponse:
+    """A photo behind a local signed URL: fresh, and only for its owner or staff."""
+    name = storage.private_name(token, viewer=request.user)
+    store = storage.storage()
+    if name is None or not store.exists(name):
+        return HttpResponse(status=404)
+    response = FileResponse(store.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
