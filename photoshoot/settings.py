@@ -113,6 +113,13 @@ if PRODUCTION:
         raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")
 else:
     DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web threads, the worker and beat write at once: wait for the lock instead of failing, and
+    # take it when a transaction starts so a reader never has to upgrade to a writer midway.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # A file, not memory, for the test database: live-server threads then lock the database
+    # as a whole (and wait) instead of failing on table locks of a shared in-memory database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -156,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear": {
         "task": "accounts.tasks.sessions_clear",
         "schedule": crontab(hour=3, minute=17),
+    },
+    "selfie-uploads-sweep": {
+        "task": "uploads.tasks.selfie_uploads_sweep",
+        "schedule": crontab(minute=41),
     },
 }
 

@@ -11,7 +11,7 @@ from uploads.models import Selfie
 
 pytestmark = pytest.mark.django_db
 
-APP0_JFIF = b"\xff\xe0JFIF"
+APP0_JFIF = b"\xff\xe0JFIF\x00"
 
 
 def test_the_source_really_carries_metadata():
