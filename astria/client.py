@@ -8,13 +8,17 @@ The API key travels only in the Authorization header and never appears in a log 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
+from django.core.signals import setting_changed
+from pydantic import BaseModel, ValidationError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from .errors import AstriaError
 from .schemas import ImageInspection, Prompt, PromptCreate, Tune, TuneCreate
@@ -23,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 ASTRIA_BASE_URL = "https://api.astria.ai"
 PAGE_LIMIT = 120  # Astria's largest page
+MESSAGE_LIMIT = 300
+URL_QUERY = re.compile(r"(https?://[^\s?#\"']+)[?#][^\s\"']*")
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,35 @@ def rails_form(root: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _error_message(response: requests.Response) -> str:
-    """Astria's own words from an error body (`error`, sometimes `message`), else the reason."""
+    """Astria's own words from an error body (`error`, sometimes `message`), else the reason;
+    short, and with any URL cut before its query string (which may hold a signature)."""
     try:
         body = response.json()
     except ValueError:
         return response.reason or f"HTTP {response.status_code}"
     if isinstance(body, dict):
         detail = body.get("error") or body.get("message") or body
-        return detail if isinstance(detail, str) else str(detail)
-    return str(body)
+        text = detail if isinstance(detail, str) else str(detail)
+    else:
+        text = str(body)
+    return URL_QUERY.sub(r"\1", text)[:MESSAGE_LIMIT]
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection itself failed, so the request cannot have reached Astria;
+    False when it broke later (reset, remote closed), after the request may have been read."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def _parse(model: type[Model], body: Any) -> Model:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        raise AstriaError(f"Astria sent a {model.__name__} that does not parse ({where})") from None
 
 
 class AstriaClient:
@@ -100,15 +127,15 @@ class AstriaClient:
             body = self._request("POST", "/tunes", data=rails_form("tune", fields), files=files)
         else:
             body = self._request("POST", "/tunes", json={"tune": fields})
-        return Tune.model_validate(body)
+        return _parse(Tune, body)
 
     def tune_get(self, tune_id: int) -> Tune:
-        return Tune.model_validate(self._request("GET", f"/tunes/{tune_id}"))
+        return _parse(Tune, self._request("GET", f"/tunes/{tune_id}"))
 
     def tunes_list(self) -> Iterator[Tune]:
         """Every tune of the account, newest first, fetched page by page with `before_id`."""
         for item in self._pages("/tunes"):
-            yield Tune.model_validate(item)
+            yield _parse(Tune, item)
 
     def tune_delete(self, tune_id: int) -> None:
         self._request("DELETE", f"/tunes/{tune_id}")
@@ -122,15 +149,15 @@ class AstriaClient:
             f"/tunes/{tune_id}/prompts",
             json={"prompt": prompt.model_dump(exclude_none=True)},
         )
-        return Prompt.model_validate(body)
+        return _parse(Prompt, body)
 
     def prompt_get(self, tune_id: int, prompt_id: int) -> Prompt:
-        return Prompt.model_validate(self._request("GET", f"/tunes/{tune_id}/prompts/{prompt_id}"))
+        return _parse(Prompt, self._request("GET", f"/tunes/{tune_id}/prompts/{prompt_id}"))
 
     def prompts_list(self, tune_id: int) -> Iterator[Prompt]:
         """Every prompt of `tune_id`, newest first, page by page."""
         for item in self._pages(f"/tunes/{tune_id}/prompts"):
-            yield Prompt.model_validate(item)
+            yield _parse(Prompt, item)
 
     def prompt_delete(self, prompt_id: int) -> None:
         self._request("DELETE", f"/prompts/{prompt_id}")
@@ -148,22 +175,25 @@ class AstriaClient:
             data={"name": name},
             files=[("file", (image.filename, image.content, image.content_type))],
         )
-        return ImageInspection.model_validate(body)
+        return _parse(ImageInspection, body)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
     def _pages(self, path: str) -> Iterator[dict[str, Any]]:
+        """Follow `before_id` until an empty page (Astria may cap a page below our limit)."""
         before_id: int | None = None
         while True:
             params: dict[str, int] = {"limit": PAGE_LIMIT}
             if before_id is not None:
                 params["before_id"] = before_id
             page = self._request("GET", path, params=params)
-            if not isinstance(page, list):
-                raise AstriaError(f"expected a list from {path}", status=200, permanent=True)
-            yield from page
-            if len(page) < PAGE_LIMIT:
+            if not isinstance(page, list) or not all(
+                isinstance(item, dict) and "id" in item for item in page
+            ):
+                raise AstriaError(f"Astria sent a page of {path} that is not a list of objects")
+            if not page:
                 return
+            yield from page
             before_id = min(int(item["id"]) for item in page)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -173,13 +203,24 @@ class AstriaClient:
                 method, self.base_url + path, timeout=self.timeout, **kwargs
             )
         except requests.ConnectionError as exc:
-            # Includes a connect timeout: the request never reached Astria.
-            logger.warning("astria %s %s: no connection (%s)", method, path, type(exc).__name__)
-            raise AstriaError("could not connect to Astria") from None
+            never_sent = _never_sent(exc)
+            logger.warning("astria %s %s: connection failed (%s)", method, path, type(exc).__name__)
+            message = (
+                "could not connect to Astria" if never_sent else "the connection to Astria broke"
+            )
+            raise AstriaError(
+                message, may_have_been_processed=not never_sent and method != "GET"
+            ) from None
         except requests.Timeout:
             logger.warning("astria %s %s: no answer within %ss", method, path, self.timeout[1])
             raise AstriaError(
                 f"Astria did not answer within {self.timeout[1]:g} s",
+                may_have_been_processed=method != "GET",
+            ) from None
+        except requests.RequestException as exc:
+            logger.warning("astria %s %s: %s", method, path, type(exc).__name__)
+            raise AstriaError(
+                f"the answer from Astria was broken ({type(exc).__name__})",
                 may_have_been_processed=method != "GET",
             ) from None
         elapsed = (time.monotonic() - started) * 1000
@@ -208,3 +249,11 @@ def get_client() -> AstriaClient:
         connect_timeout=settings.ASTRIA_CONNECT_TIMEOUT,
         read_timeout=settings.ASTRIA_READ_TIMEOUT,
     )
+
+
+def _forget_client(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("ASTRIA_"):
+        get_client.cache_clear()
+
+
+setting_changed.connect(_forget_client)

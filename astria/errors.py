@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-# Astria's statuses that no retry can fix: validation (422), a bad or unpaid key (401, 402, 403),
-# a request we built wrong (400), an object that is gone (404).
-PERMANENT_STATUSES = frozenset({400, 401, 402, 403, 404, 422})
+# Every 4xx but these says the request itself is wrong (422 validation, 401/402/403 the key,
+# 404 gone): no retry can fix it. A timeout or a rate limit can pass.
+TRANSIENT_CLIENT_STATUSES = frozenset({408, 429})
 
 
 class AstriaError(Exception):
@@ -36,7 +36,7 @@ class AstriaError(Exception):
         return cls(
             message,
             status=status,
-            permanent=status in PERMANENT_STATUSES,
+            permanent=400 <= status < 500 and status not in TRANSIENT_CLIENT_STATUSES,
             may_have_been_processed=status == 504,
         )
 

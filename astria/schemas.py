@@ -61,7 +61,7 @@ class Prompt(AstriaObject):
 
     id: int
     tune_id: int | None = None
-    text: str = ""
+    text: str | None = None
     negative_prompt: str | None = None
     callback: str | None = None
     num_images: int | None = None

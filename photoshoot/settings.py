@@ -116,7 +116,11 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web threads, the worker and beat write at once: wait for the lock instead of failing, and
     # take it when a transaction starts so a reader never has to upgrade to a writer midway.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",  # readers never wait for the writer
+    }
     # A file, not memory, for the test database: live-server threads then lock the database
     # as a whole (and wait) instead of failing on table locks of a shared in-memory database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
@@ -158,7 +162,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
+)
+Path(CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear": {
         "task": "accounts.tasks.sessions_clear",
@@ -255,6 +262,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PhotoShoot] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth counts attempts in the cache. Failed logins: at most 10 a minute from one address,
 # and LOGIN_FAILED_RATE (default 5 every 5 minutes) for one account, wherever they come from.
+# Behind the production proxy the client's address is the last one it adds to
+# X-Forwarded-For; without this every login would count against the proxy's own address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"10/m/ip,{env.str('LOGIN_FAILED_RATE', default='5/300s')}/key",
 }
@@ -280,7 +290,14 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="photoshoot-demo")
 # The sandbox (astria/sandbox/) emulates Astria's API under /sandbox/astria/ on this server. It
 # is the provider in development and tests; production refuses it unless it is set explicitly.
 ASTRIA_SANDBOX = env.bool("ASTRIA_SANDBOX", default=not PRODUCTION)
-ASTRIA_SANDBOX_KEY = env.str("ASTRIA_SANDBOX_KEY", default="sd_sandbox")
+# A sandbox switched on in production must not answer to the well-known development key.
+ASTRIA_SANDBOX_KEY = (
+    env.str("ASTRIA_SANDBOX_KEY")
+    if PRODUCTION and ASTRIA_SANDBOX
+    else env.str("ASTRIA_SANDBOX_KEY", default="sd_sandbox")
+)
+if PRODUCTION and ASTRIA_SANDBOX and ASTRIA_SANDBOX_KEY == "sd_sandbox":
+    raise ImproperlyConfigured("ASTRIA_SANDBOX_KEY must not be sd_sandbox in production.")
 # More accounts on the sandbox, each with its own tunes (tests use one to play someone else).
 ASTRIA_SANDBOX_EXTRA_KEYS = env.list("ASTRIA_SANDBOX_EXTRA_KEYS", default=[])
 ASTRIA_SANDBOX_TRAIN_SECONDS = env.float("ASTRIA_SANDBOX_TRAIN_SECONDS", default=20)
@@ -331,4 +348,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # urllib3 logs whole URLs at DEBUG: signed storage URLs and callback secrets among them.
+    "loggers": {"urllib3": {"level": "WARNING"}},
 }

@@ -17,7 +17,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .models import SandboxControl
 
@@ -37,6 +37,20 @@ class Fault(BaseModel):
     delay: float = Field(default=0, ge=0, le=120)
     times: int | None = Field(default=None, ge=0)
     rate: float = Field(default=1, ge=0, le=1)
+
+    @field_validator("path")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"path is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and re.search(self.path, path) is not None

@@ -63,6 +63,7 @@ class SandboxPrompt(models.Model):
     h = models.PositiveIntegerField(null=True, blank=True)
     aspect_ratio = models.CharField(max_length=10, blank=True)
     options = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     liked = models.BooleanField(default=False)
     base_url = models.URLField(max_length=500)
     # Astria's own field: null until a generation fails, then the reason.

@@ -9,8 +9,10 @@ update, so a task delivered twice does its work once.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,11 +21,12 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import render
 from .control import SandboxConfig, config_get
 from .models import SandboxImage, SandboxPrompt, SandboxRequest, SandboxTune
+from .objects import prompt_json, tune_json
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,10 @@ BRANCHES = {"flux1", "sd15", "sdxl1", "fast"}
 ASPECT_RATIOS = set(render.ASPECT_SIZES)
 LORA_TAG = re.compile(r"<lora:([^:>]+):([^>]*)>")
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+MAX_IMAGES = 50
+MAX_SIDE = 2048
 DOWNLOAD_TIMEOUT = (5, 20)
+DOWNLOAD_DEADLINE = 60  # seconds for one image, however slowly its bytes trickle in
 CALLBACK_TIMEOUT = (5, 10)
 TUNE_LIFETIME = timedelta(days=30)
 
@@ -82,79 +88,6 @@ def api_keys() -> set[str]:
     return {settings.ASTRIA_SANDBOX_KEY, *settings.ASTRIA_SANDBOX_EXTRA_KEYS}
 
 
-def timestamp(value: datetime | None) -> str | None:
-    """Astria's format: ISO 8601, milliseconds, `Z`."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-# --- Objects as Astria shows them -------------------------------------------------------------
-
-
-def tune_json(tune: SandboxTune) -> dict[str, Any]:
-    images = [f"{tune.base_url}/files/{i.token}.jpg" for i in tune.images.all()]
-    ckpt = f"{tune.base_url}/files/ckpt-{tune.pk}.safetensors" if tune.trained_at else None
-    return {
-        "id": tune.pk,
-        "title": tune.title,
-        "name": tune.name,
-        "token": tune.token,
-        "base_tune_id": tune.base_tune_id,
-        "args": None,
-        "steps": tune.steps,
-        "face_crop": tune.face_crop,
-        "training_face_correct": tune.training_face_correct,
-        "ckpt_url": ckpt,
-        "ckpt_urls": [ckpt] if ckpt else [],
-        "eta": timestamp(tune.eta),
-        "trained_at": timestamp(tune.trained_at),
-        "started_training_at": timestamp(tune.started_training_at),
-        "expires_at": timestamp(tune.expires_at),
-        "created_at": timestamp(tune.created_at),
-        "updated_at": timestamp(tune.updated_at),
-        "branch": tune.branch or None,
-        "model_type": tune.model_type or None,
-        "preset": tune.preset or None,
-        "callback": tune.callback or None,
-        "characteristics": tune.characteristics,
-        "is_api": True,
-        "url": f"{tune.base_url}/tunes/{tune.pk}.json",
-        "orig_images": images,
-    }
-
-
-def prompt_json(prompt: SandboxPrompt) -> dict[str, Any]:
-    images = [
-        f"{prompt.base_url}/rails/active_storage/blobs/redirect/{i.token}/result.jpg"
-        for i in prompt.images.all()
-    ]
-    return {
-        "id": prompt.pk,
-        "callback": prompt.callback or None,
-        "text": prompt.text,
-        "negative_prompt": prompt.negative_prompt,
-        "cfg_scale": prompt.cfg_scale,
-        "steps": prompt.steps,
-        "seed": prompt.seed,
-        "num_images": prompt.num_images,
-        "w": prompt.w,
-        "h": prompt.h,
-        "aspect_ratio": prompt.aspect_ratio or None,
-        **prompt.options,
-        "trained_at": timestamp(prompt.trained_at),
-        "started_training_at": timestamp(prompt.started_training_at),
-        "created_at": timestamp(prompt.created_at),
-        "updated_at": timestamp(prompt.updated_at),
-        "tune_id": prompt.tune_id,
-        "liked": prompt.liked,
-        "user_error": prompt.user_error,
-        "url": f"{prompt.base_url}/tunes/{prompt.tune_id}/prompts/{prompt.pk}.json",
-        "images": images,
-    }
-
-
 # --- Input ------------------------------------------------------------------------------------
 
 
@@ -164,33 +97,33 @@ class _Input(BaseModel):
 
 
 class TuneInput(_Input):
-    title: str | None = None
-    name: str | None = None
-    image_urls: list[str] = []
-    base_tune_id: int | None = None
-    model_type: str | None = None
-    preset: str | None = None
-    branch: str | None = None
-    callback: str | None = None
-    token: str | None = None
-    steps: int | None = None
+    title: str | None = Field(default=None, max_length=500)
+    name: str | None = Field(default=None, max_length=100)
+    image_urls: list[str] = Field(default=[], max_length=MAX_IMAGES)
+    base_tune_id: int | None = Field(default=None, ge=1, le=2**62)
+    model_type: str | None = Field(default=None, max_length=50)
+    preset: str | None = Field(default=None, max_length=50)
+    branch: str | None = Field(default=None, max_length=20)
+    callback: str | None = Field(default=None, max_length=2000)
+    token: str | None = Field(default=None, max_length=50)
+    steps: int | None = Field(default=None, ge=1, le=10_000)
     face_crop: bool | None = None
     training_face_correct: bool | None = None
-    characteristics: dict[str, str] = {}
-    prompts_attributes: list[dict[str, Any]] = []
+    characteristics: dict[str, str] = Field(default={}, max_length=30)
+    prompts_attributes: list[dict[str, Any]] = Field(default=[], max_length=50)
 
 
 class PromptInput(_Input):
-    text: str | None = None
+    text: str | None = Field(default=None, max_length=5000)
     num_images: int = 4
-    callback: str | None = None
-    seed: int | None = None
-    w: int | None = None
-    h: int | None = None
-    aspect_ratio: str | None = None
-    cfg_scale: float | None = None
-    steps: int | None = None
-    negative_prompt: str | None = None
+    callback: str | None = Field(default=None, max_length=2000)
+    seed: int | None = Field(default=None, ge=0, le=2**32)
+    w: int | None = Field(default=None, le=MAX_SIDE)
+    h: int | None = Field(default=None, le=MAX_SIDE)
+    aspect_ratio: str | None = Field(default=None, max_length=10)
+    cfg_scale: float | None = Field(default=None, ge=0, le=30)
+    steps: int | None = Field(default=None, ge=1, le=200)
+    negative_prompt: str | None = Field(default=None, max_length=5000)
     super_resolution: bool | None = None
     inpaint_faces: bool | None = None
     face_correct: bool | None = None
@@ -212,28 +145,36 @@ class Upload:
     content: bytes
 
 
-def download(url: str, index: int) -> bytes:
+def download(url: str, *, index: int) -> bytes:
     """Fetch one `image_urls[]` entry as Astria does; a URL that is not an image is refused.
 
-    The URL is never logged or echoed: the portal's are signed.
+    Bounded in size, redirects and time. The URL is never logged or echoed: the portal's are
+    signed.
     """
     where = f"image_urls[{index}]"
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
+    content = bytearray()
     try:
-        with requests.get(url, timeout=DOWNLOAD_TIMEOUT, stream=True) as response:
+        with _downloads.get(url, timeout=DOWNLOAD_TIMEOUT, stream=True) as response:
             if response.status_code != 200:
                 raise Refused(f"{where} could not be downloaded (HTTP {response.status_code})")
-            content = b""
             for chunk in response.iter_content(64 * 1024):
                 content += chunk
                 if len(content) > MAX_DOWNLOAD_BYTES:
                     raise Refused(f"{where} is larger than 20 MB")
+                if time.monotonic() > deadline:
+                    raise Refused(f"{where} took too long to download")
     except requests.RequestException as exc:
         raise Refused(f"{where} could not be downloaded ({type(exc).__name__})") from None
     try:
-        render.image_check(content)
+        render.image_check(bytes(content))
     except render.NotAnImage:
         raise Refused(f"{where} is not an image") from None
-    return content
+    return bytes(content)
+
+
+_downloads = requests.Session()
+_downloads.max_redirects = 3
 
 
 # --- Tunes ------------------------------------------------------------------------------------
@@ -260,7 +201,7 @@ def tune_create(
         if existing:
             return existing
     photos = [u.content for u in files] + [
-        download(url, i) for i, url in enumerate(data.image_urls)
+        download(url, index=i) for i, url in enumerate(data.image_urls)
     ]
     for i, upload in enumerate(files):
         try:
@@ -302,7 +243,7 @@ def _tune_save(
             owner=owner,
             tune=tune,
             loras=[tune],
-            data=parse(PromptInput, attributes),
+            data=prompt_input(attributes),
             base_url=base_url,
         )
     from .tasks import sandbox_tune_train
@@ -338,6 +279,23 @@ def prompt_create(
     *, owner: str, tune: SandboxTune, fields: dict[str, Any], base_url: str
 ) -> SandboxPrompt:
     """Validate and save a prompt; it generates once every LoRA it names is trained."""
+    data = prompt_input(fields)
+    loras = [] if tune.is_public else [tune]
+    loras += _loras_named(owner, data.text)
+    with transaction.atomic():
+        # Lock the LoRAs: a training finishing right now then either sees this prompt waiting
+        # or is seen by it as trained; without the lock a prompt could wait forever.
+        list(SandboxTune.objects.select_for_update().filter(pk__in=[t.pk for t in loras]))
+        duplicate = SandboxPrompt.objects.filter(
+            owner=owner, fingerprint=_fingerprint(tune, data)
+        ).first()
+        if duplicate:
+            return duplicate
+        return _prompt_save(owner=owner, tune=tune, loras=loras, data=data, base_url=base_url)
+
+
+def prompt_input(fields: dict[str, Any]) -> PromptInput:
+    """Parse and check a prompt's fields, as Astria would (for prompts_attributes too)."""
     data: PromptInput = parse(PromptInput, fields)
     if not data.text or not data.text.strip():
         raise Refused("text can't be blank")
@@ -351,13 +309,7 @@ def prompt_create(
         raise Refused(f"aspect_ratio must be one of {', '.join(sorted(ASPECT_RATIOS))}")
     if data.inpaint_faces and not data.super_resolution:
         raise Refused("inpaint_faces requires super_resolution")
-    loras = [] if tune.is_public else [tune]
-    loras += _loras_named(owner, data.text)
-    duplicate = _prompt_duplicate(owner, tune, data)
-    if duplicate:
-        return duplicate
-    with transaction.atomic():
-        return _prompt_save(owner=owner, tune=tune, loras=loras, data=data, base_url=base_url)
+    return data
 
 
 def _loras_named(owner: str, text: str) -> list[SandboxTune]:
@@ -379,23 +331,10 @@ def _loras_named(owner: str, text: str) -> list[SandboxTune]:
     return tunes
 
 
-def _prompt_duplicate(owner: str, tune: SandboxTune, data: PromptInput) -> SandboxPrompt | None:
-    """Astria de-duplicates prompts by their attributes: the same request gets the same prompt."""
-    return (
-        SandboxPrompt.objects.filter(
-            owner=owner,
-            tune=tune,
-            text=data.text,
-            seed=data.seed,
-            num_images=data.num_images,
-            w=data.w,
-            h=data.h,
-            aspect_ratio=data.aspect_ratio or "",
-            callback=data.callback or "",
-        )
-        .order_by("-id")
-        .first()
-    )
+def _fingerprint(tune: SandboxTune, data: PromptInput) -> str:
+    """Astria de-duplicates prompts by their attributes: equal attributes, same prompt."""
+    attributes = json.dumps({"tune": tune.pk, **data.model_dump()}, sort_keys=True)
+    return hashlib.sha256(attributes.encode()).hexdigest()
 
 
 def _prompt_save(
@@ -424,6 +363,7 @@ def _prompt_save(
         aspect_ratio=data.aspect_ratio or "",
         options=options,
         base_url=base_url,
+        fingerprint=_fingerprint(tune, data),
     )
     prompt.loras.set(loras)
     _prompt_start_if_ready(prompt, config_get())
@@ -515,7 +455,10 @@ def callback_send(*, kind: str, object_id: int) -> None:
         return
     started = timezone.now()
     try:
-        status = requests.post(obj.callback, json=body, timeout=CALLBACK_TIMEOUT).status_code
+        # Astria's callbacks must be answered directly: no redirect is followed.
+        status = requests.post(
+            obj.callback, json=body, timeout=CALLBACK_TIMEOUT, allow_redirects=False
+        ).status_code
     except requests.RequestException as exc:
         logger.info(
             "sandbox: %s %s callback not delivered (%s)", kind, object_id, type(exc).__name__

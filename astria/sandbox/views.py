@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from . import control, render, services
 from .models import SandboxImage, SandboxPrompt, SandboxRequest, SandboxTune
+from .objects import prompt_json, timestamp, tune_json
 from .services import Refused, Upload
 
 View = Callable[..., HttpResponse]
@@ -164,14 +165,16 @@ def page(request: HttpRequest, queryset: Any, *, offset_max: int | None = None) 
     try:
         limit = min(int(request.GET.get("limit", LIST_LIMIT_DEFAULT)), LIST_LIMIT_MAX)
         offset = int(request.GET.get("offset", 0))
-        before_id = request.GET.get("before_id")
-        if before_id:
-            queryset = queryset.filter(pk__lt=int(before_id))
+        before_id = int(request.GET.get("before_id") or 0)
     except ValueError:
         raise Refused("limit, offset and before_id must be numbers", status=400) from None
+    if limit < 1 or offset < 0 or before_id < 0:
+        raise Refused("limit must be at least 1, offset and before_id at least 0", status=400)
+    if before_id:
+        queryset = queryset.filter(pk__lt=before_id)
     if offset_max is not None and offset > offset_max:
         raise Refused(f"offset must be at most {offset_max}; page with before_id", status=400)
-    return queryset.order_by("-id")[offset : offset + max(limit, 1)]
+    return queryset.order_by("-id")[offset : offset + limit]
 
 
 def visible_tune(owner: str, tune_id: int) -> SandboxTune:
@@ -201,7 +204,7 @@ def tunes(request: HttpRequest, owner: str) -> JsonResponse:
             SandboxTune.objects.filter(owner=owner).prefetch_related("images"),
             offset_max=TUNES_OFFSET_MAX,
         )
-        return JsonResponse([services.tune_json(t) for t in items], safe=False)
+        return JsonResponse([tune_json(t) for t in items], safe=False)
     uploads = [Upload(f.name, f.read()) for f in request.FILES.getlist("tune[images][]")]
     tune = services.tune_create(
         owner=owner,
@@ -209,7 +212,7 @@ def tunes(request: HttpRequest, owner: str) -> JsonResponse:
         files=uploads,
         base_url=base_url(request),
     )
-    return JsonResponse(services.tune_json(tune), status=201)
+    return JsonResponse(tune_json(tune), status=201)
 
 
 @api_view({"GET", "DELETE"})
@@ -217,7 +220,7 @@ def tune(request: HttpRequest, owner: str, tune_id: int) -> JsonResponse:
     if request.method == "DELETE":
         get_object_or_404(SandboxTune, pk=tune_id, owner=owner).delete()
         return JsonResponse({"message": "Tune successfully deleted"})
-    return JsonResponse(services.tune_json(visible_tune(owner, tune_id)))
+    return JsonResponse(tune_json(visible_tune(owner, tune_id)))
 
 
 @api_view({"GET", "POST"})
@@ -225,19 +228,19 @@ def tune_prompts(request: HttpRequest, owner: str, tune_id: int) -> JsonResponse
     tune = visible_tune(owner, tune_id)
     if request.method == "GET":
         items = page(request, tune.prompts.filter(owner=owner).prefetch_related("images"))
-        return JsonResponse([services.prompt_json(p) for p in items], safe=False)
+        return JsonResponse([prompt_json(p) for p in items], safe=False)
     prompt = services.prompt_create(
         owner=owner,
         tune=tune,
         fields=request_fields(request, "prompt"),
         base_url=base_url(request),
     )
-    return JsonResponse(services.prompt_json(prompt), status=201)
+    return JsonResponse(prompt_json(prompt), status=201)
 
 
 @api_view({"GET"})
 def tune_prompt(request: HttpRequest, owner: str, tune_id: int, prompt_id: int) -> JsonResponse:
-    return JsonResponse(services.prompt_json(own_prompt(owner, prompt_id, tune_id=tune_id)))
+    return JsonResponse(prompt_json(own_prompt(owner, prompt_id, tune_id=tune_id)))
 
 
 @api_view({"GET", "DELETE"})
@@ -246,7 +249,7 @@ def prompt(request: HttpRequest, owner: str, prompt_id: int) -> JsonResponse:
     if request.method == "DELETE":
         found.delete()
         return JsonResponse({"message": "Prompt successfully deleted"})
-    return JsonResponse(services.prompt_json(found))
+    return JsonResponse(prompt_json(found))
 
 
 @api_view({"POST"})
@@ -306,7 +309,7 @@ def control_requests(request: HttpRequest, owner: str) -> JsonResponse:
         SandboxRequest.objects.all().delete()
         return JsonResponse([], safe=False)
     after_id = request.GET.get("after_id", "0")
-    if not after_id.isdigit():
+    if not after_id.isdecimal() or not after_id.isascii():
         raise Refused("after_id must be a number", status=400)
     rows = SandboxRequest.objects.filter(pk__gt=int(after_id))
     return JsonResponse(
@@ -318,7 +321,7 @@ def control_requests(request: HttpRequest, owner: str) -> JsonResponse:
                 "path": r.path,
                 "status": r.status,
                 "duration_ms": round(r.duration_ms, 1),
-                "at": services.timestamp(r.created_at),
+                "at": timestamp(r.created_at),
             }
             for r in rows
         ],

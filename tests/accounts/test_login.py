@@ -51,3 +51,22 @@ def test_logout_needs_a_post(client, owner):
     response = client.post("/accounts/logout/")
     assert response["Location"] == "/"
     assert client.get("/dashboard/").status_code == 302
+
+
+def test_behind_a_proxy_failures_count_per_client_address(client, owner, other_user, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    for n in range(10):  # ten failures from one client address…
+        client.post(
+            "/accounts/login/",
+            {"login": f"nobody{n}@example.com", "password": "nope"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+    # …do not lock out another client behind the same proxy.
+    response = client.post(
+        "/accounts/login/",
+        {"login": "other@example.com", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    assert response["Location"] == "/dashboard/"

@@ -91,8 +91,9 @@ def test_it_lists_every_tune_page_by_page(sandbox):
     titles = [t.title for t in sandbox.client().tunes_list()]
 
     assert titles == [f"t{n}" for n in reversed(range(130))]
+    # 120, then 10, then an empty page that says there is no more.
     listed = [r for r in sandbox.requests_log() if r["path"] == "/tunes"]
-    assert [r["status"] for r in listed] == [200, 200]
+    assert [r["status"] for r in listed] == [200, 200, 200]
 
 
 def test_it_deletes_a_tune(sandbox, loopback):
@@ -131,6 +132,12 @@ def test_it_lists_likes_and_deletes_prompts(sandbox, loopback):
     assert [p.id for p in client.prompts_list(FLUX)] == [second.id, first.id]
 
     client.prompt_like(first.id)
+    liked = requests.get(
+        f"{sandbox.url}/prompts/{first.id}.json",
+        headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+        timeout=10,
+    )
+    assert liked.json()["liked"] is True
     client.prompt_delete(second.id)
     assert [p.id for p in client.prompts_list(FLUX)] == [first.id]
     assert raised(client.prompt_get, FLUX, second.id).not_found
@@ -265,3 +272,61 @@ def test_no_server_is_a_transient_connection_error():
     error = raised(client.tune_get, 1)
     assert (error.status, error.permanent) == (None, False)
     assert error.message == "could not connect to Astria"
+
+
+class _Misbehaving:
+    """A loopback server that answers every request with `reply` (None: hang up unanswered)."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.reply = reply
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)  # the request arrived…
+                if self.reply is not None:
+                    conn.sendall(self.reply)
+                # …and the connection closes, answered or not.
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_connection_that_breaks_after_sending_may_have_created_the_tune(loopback):
+    server = _Misbehaving(reply=None)
+    try:
+        client = AstriaClient(api_key="sd_x", base_url=server.url)
+        error = raised(client.tune_create, flux_tune(loopback))
+        assert (error.status, error.permanent, error.may_have_been_processed) == (None, False, True)
+        assert error.message == "the connection to Astria broke"
+        assert raised(client.tune_get, 1).may_have_been_processed is False
+    finally:
+        server.close()
+
+
+def test_an_object_that_does_not_parse_is_an_astria_error():
+    body = b'{"id": "not-a-number"}'
+    reply = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    server = _Misbehaving(reply=reply)
+    try:
+        error = raised(AstriaClient(api_key="sd_x", base_url=server.url).tune_get, 1)
+        assert error.message == "Astria sent a Tune that does not parse (id)"
+    finally:
+        server.close()

@@ -113,3 +113,85 @@ def test_the_request_log_records_method_path_status_and_time(sandbox):
     log = [(r["method"], r["path"], r["status"]) for r in sandbox.requests_log()]
     assert log == [("GET", "/tunes/1504944", 200), ("GET", "/tunes/999", 404)]
     assert all(r["duration_ms"] >= 0 and r["at"].endswith("Z") for r in sandbox.requests_log())
+
+
+def test_negative_or_empty_paging_is_refused(sandbox):
+    for query in ("offset=-1", "limit=0", "before_id=-5"):
+        response = requests.get(f"{sandbox.url}/tunes?{query}", headers=AUTH, timeout=10)
+        assert response.status_code == 400, query
+
+
+def test_prompts_attributes_are_checked_like_prompts(sandbox, loopback):
+    for attributes, message in (
+        ({}, "text can't be blank"),
+        ({"text": "ohwx", "num_images": 0}, "num_images must be between 1 and 8"),
+    ):
+        response = requests.post(
+            f"{sandbox.url}/tunes",
+            json={
+                "tune": {
+                    "title": "t",
+                    "name": "man",
+                    "prompts_attributes": [attributes],
+                    "image_urls": [f"{loopback.url}/photo-0.jpeg"],
+                }
+            },
+            headers=AUTH,
+            timeout=10,
+        )
+        assert (response.status_code, response.json()) == (422, {"error": message})
+
+
+def test_oversized_fields_are_refused_not_crashed_on(sandbox, loopback):
+    tune = {"title": "t" * 501, "name": "man", "image_urls": [f"{loopback.url}/photo-0.jpeg"]}
+    response = requests.post(f"{sandbox.url}/tunes", json={"tune": tune}, headers=AUTH, timeout=10)
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("title:")
+    prompt = {"text": "x", "w": 40000, "h": 40000}
+    response = requests.post(
+        f"{sandbox.url}/tunes/1504944/prompts", json={"prompt": prompt}, headers=AUTH, timeout=10
+    )
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("w:")
+
+
+def test_equal_prompts_are_one_prompt_and_any_difference_makes_another(sandbox):
+    def create(**fields):
+        body = {"prompt": {"text": "a lighthouse", "num_images": 1, **fields}}
+        return requests.post(
+            f"{sandbox.url}/tunes/1504944/prompts", json=body, headers=AUTH, timeout=10
+        ).json()["id"]
+
+    first = create(cfg_scale=3)
+    assert create(cfg_scale=3) == first
+    assert create(cfg_scale=4) != first
+    assert create(cfg_scale=3, super_resolution=True) != first
+
+
+def test_a_fault_with_a_broken_pattern_is_refused_and_methods_ignore_case(sandbox):
+    url = f"{sandbox.url}/_sandbox/config"
+    bad = requests.put(url, json={"faults": [{"path": "("}]}, headers=AUTH, timeout=10)
+    assert bad.status_code == 422
+    assert "not a regular expression" in bad.json()["error"]
+    sandbox.configure(faults=[{"method": "get", "path": "^/tunes$", "status": 500}])
+    assert requests.get(f"{sandbox.url}/tunes", headers=AUTH, timeout=10).status_code == 500
+
+
+def test_a_lora_has_no_downloadable_weights(sandbox, loopback):
+    tune = requests.post(
+        f"{sandbox.url}/tunes",
+        json={
+            "tune": {
+                "title": "t",
+                "name": "man",
+                "model_type": "lora",
+                "base_tune_id": 1504944,
+                "image_urls": [f"{loopback.url}/photo-0.jpeg"],
+            }
+        },
+        headers=AUTH,
+        timeout=10,
+    ).json()
+    assert tune["trained_at"] is None or tune["ckpt_url"] is None
+    trained = requests.get(f"{sandbox.url}/tunes/{tune['id']}", headers=AUTH, timeout=10).json()
+    assert trained["trained_at"] and trained["ckpt_url"] is None and trained["ckpt_urls"] == []

@@ -81,7 +81,12 @@ def test_each_seed_tune_create_answers_201_with_the_documented_shape(
     # Trained at once (timers at zero), and told so at its callback, wrapped in "tune".
     callbacks = [r for r in loopback.received if r.body["tune"]["id"] == tune["id"]]
     assert len(callbacks) == 1
-    assert callbacks[0].path.startswith("/")
+    expected = {
+        "# With images as multipart/form-data": "/webhooks/astria?user_id=1&tune_id=1",
+        "# With image_urls as form-data": "/to-your-service-when-ready?user_id=1&tune_id=1",
+        "# As JSON": "/to-your-service-when-ready?user_id=1&tune_id=1",
+    }
+    assert callbacks[0].path == expected[form]
     assert callbacks[0].body["tune"]["trained_at"] is not None
 
 

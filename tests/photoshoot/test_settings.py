@@ -119,7 +119,11 @@ def test_production_never_mounts_the_sandbox_unless_told_to():
     assert result.stdout.strip() == "absent"
 
     result = manage(
-        "shell", "--no-imports", "-c", SANDBOX_MOUNTED, **{**PRODUCTION, "ASTRIA_SANDBOX": "1"}
+        "shell",
+        "--no-imports",
+        "-c",
+        SANDBOX_MOUNTED,
+        **{**PRODUCTION, "ASTRIA_SANDBOX": "1", "ASTRIA_SANDBOX_KEY": "sd_long_random_1"},
     )
     assert result.stdout.strip() == "mounted"
 
@@ -133,3 +137,13 @@ def test_production_without_the_sandbox_talks_to_astria():
         **PRODUCTION,
     )
     assert result.stdout.strip() == "https://api.astria.ai"
+
+
+def test_a_sandbox_switched_on_in_production_needs_its_own_key():
+    sandbox_on = {**PRODUCTION, "ASTRIA_SANDBOX": "1"}
+    result = manage("check", **sandbox_on)
+    assert "Set the ASTRIA_SANDBOX_KEY environment variable" in result.stderr
+    result = manage("check", **{**sandbox_on, "ASTRIA_SANDBOX_KEY": "sd_sandbox"})
+    assert "ASTRIA_SANDBOX_KEY must not be sd_sandbox in production" in result.stderr
+    result = manage("check", **{**sandbox_on, "ASTRIA_SANDBOX_KEY": "sd_long_random_1"})
+    assert result.returncode == 0, result.stderr
