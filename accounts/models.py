@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -34,6 +36,9 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
+    # The running balance of the credit ledger, changed only by accounts.credits in the same
+    # transaction as the entry that explains it; the database refuses a negative balance.
+    credits = models.IntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -45,7 +50,49 @@ class User(AbstractUser):
         constraints = [
             # "Ann@Example.com" and "ann@example.com" are one person.
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(credits__gte=0), name="accounts_user_credits_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.email
+
+
+class CreditEntry(models.Model):
+    """One line of a user's credit ledger: what changed, why, and what caused it."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant"
+        DEBIT = "debit", "Debit"
+        REFUND = "refund", "Refund"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="credit_entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.IntegerField(help_text="Positive for grants and refunds, negative for debits.")
+    reason = models.CharField(max_length=200)
+    cause_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cause_id = models.PositiveBigIntegerField(null=True, blank=True)
+    cause = GenericForeignKey("cause_type", "cause_id")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "credit entries"
+        constraints = [
+            # One debit and at most one refund per cause: a retried or doubled request
+            # cannot charge twice or refund twice.
+            models.UniqueConstraint(
+                fields=["kind", "cause_type", "cause_id"],
+                condition=models.Q(kind__in=["debit", "refund"]),
+                name="accounts_credit_once_per_cause",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} {self.reason}"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 
+from .credits import credits_grant
 from .models import User
 
 
@@ -86,6 +87,8 @@ def demo_user_ensure() -> tuple[User, bool]:
     user, created = User.objects.get_or_create(email=settings.DEMO_EMAIL)
     user.set_password(settings.DEMO_PASSWORD)
     user.save(update_fields=["password"])
+    if created and settings.SIGNUP_FREE_CREDITS:
+        credits_grant(user=user, amount=settings.SIGNUP_FREE_CREDITS, reason="Welcome credits")
     EmailAddress.objects.update_or_create(
         user=user, email=settings.DEMO_EMAIL, defaults={"verified": True, "primary": True}
     )

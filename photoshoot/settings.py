@@ -282,6 +282,9 @@ UPLOAD_URL_EXPIRY = env.int("UPLOAD_URL_EXPIRY", default=300)
 SELFIES_MIN = env.int("SELFIES_MIN", default=4)
 SELFIES_MAX = env.int("SELFIES_MAX", default=30)
 
+# Credits every new account starts with.
+SIGNUP_FREE_CREDITS = env.int("SIGNUP_FREE_CREDITS", default=20)
+
 DEMO_EMAIL = env.str("DEMO_EMAIL", default="demo@example.com")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="photoshoot-demo")
 
