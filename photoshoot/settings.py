@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "astria.sandbox",
     "uploads",
+    "packs",
 ]
 
 MIDDLEWARE = [

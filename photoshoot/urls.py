@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("uploads.urls")),
+    path("", include("packs.urls")),
 ]
 
 if settings.ASTRIA_SANDBOX:

@@ -1,0 +1,44 @@
+"""The pack catalogue: public pages that show what each pack makes."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+
+from uploads import storage
+
+from .models import Pack, PackSample
+
+
+def _catalogue() -> object:
+    return Pack.objects.active().prefetch_related(
+        "prompts", Prefetch("samples", queryset=PackSample.objects.order_by("order", "id"))
+    )
+
+
+def pack_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "packs/pack_list.html", {"packs": _catalogue()})
+
+
+def pack_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    pack = get_object_or_404(_catalogue(), slug=slug)
+    return render(request, "packs/pack_detail.html", {"pack": pack})
+
+
+def pack_image(request: HttpRequest, slug: str, image: str) -> HttpResponse:
+    """A cover (`image="cover"`) or a sample photo (its id) of an active pack: public pictures,
+    served from private storage (a signed redirect on S3)."""
+    pack = get_object_or_404(Pack.objects.active(), slug=slug)
+    if image == "cover":
+        name = pack.cover.name
+    else:
+        name = get_object_or_404(PackSample, pk=int(image), pack=pack).image.name
+    store = storage.storage()
+    if not name or not store.exists(name):
+        return HttpResponse(status=404)
+    if storage.is_s3(store):
+        return HttpResponseRedirect(store.url(name))
+    response = FileResponse(store.open(name, "rb"))
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
