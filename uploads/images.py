@@ -83,7 +83,7 @@ def _open(content: bytes) -> Image.Image:
         image = Image.open(io.BytesIO(content), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError:
         raise _too_many_pixels("too many") from None
-    except (UnidentifiedImageError, OSError, SyntaxError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, RuntimeError, EOFError):
         reason = _sniffed_reason(content[:64]) or f"This file is not a photo we can read. {ACTION}"
         raise RejectedImage(reason) from None
     width, height = image.size
@@ -99,9 +99,13 @@ def _open(content: bytes) -> Image.Image:
 
 
 def _decoded(image: Image.Image) -> Image.Image:
+    """Decode every pixel (a JPEG far over 2048 px at a reduced DCT scale: the whole stream is
+    still read, in a fraction of the memory)."""
+    if image.format == "JPEG" and max(image.size) > 2 * LONGEST_SIDE:
+        image.draft("RGB", (2 * LONGEST_SIDE, 2 * LONGEST_SIDE))
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Exception:
         raise RejectedImage(
             "This photo is incomplete or damaged (the upload may have been cut off). "
             "Please try it again."
@@ -110,22 +114,26 @@ def _decoded(image: Image.Image) -> Image.Image:
 
 
 def _srgb(image: Image.Image) -> Image.Image:
-    """Upright RGB in sRGB: the camera's rotation applied, its colour profile converted,
-    transparency laid on white."""
+    """Upright RGB in sRGB: the camera's rotation applied, its colour profile converted (from
+    the image's own mode: RGB, CMYK or grey), 16-bit grey scaled, transparency laid on white."""
     icc = image.info.get("icc_profile")
     upright = ImageOps.exif_transpose(image)
-    if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
+    if upright.mode in ("I;16", "I;16B", "I;16L", "I"):
+        upright = upright.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if icc and upright.mode in ("RGB", "CMYK", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            srgb = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(upright, source, srgb, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken or unusable profile: keep the pixels as they are
+    if upright.mode in ("RGBA", "LA", "PA", "P") and (
+        "A" in upright.mode or "transparency" in upright.info
+    ):
         rgba = upright.convert("RGBA")
         upright = Image.new("RGB", rgba.size, "white")
         upright.paste(rgba, mask=rgba.getchannel("A"))
-    upright = upright.convert("RGB")
-    if icc:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            upright = ImageCms.profileToProfile(upright, source, ImageCms.createProfile("sRGB"))
-        except ImageCms.PyCMSError:
-            pass  # a broken profile: keep the pixels as they are
-    return upright
+    return upright.convert("RGB")
 
 
 def _jpeg(image: Image.Image, *, quality: int) -> bytes:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -40,38 +41,53 @@ def selfie_set_rename(*, selfie_set: SelfieSet, name: str) -> None:
 
 @transaction.atomic
 def selfie_set_delete(*, selfie_set: SelfieSet) -> None:
-    """Delete the set and its photos; their objects leave storage once that has committed."""
-    names = [
-        name
-        for selfie in selfie_set.selfies.all()
-        for name in (selfie.upload_key, selfie.image, selfie.thumbnail)
-    ]
+    """Delete the set and its photos; their objects leave storage once that has committed.
+
+    The rows are locked first, so an upload finishing at this moment either lands before
+    (and its files are read here) or finds its row gone (and removes its own files).
+    """
+    selfies = Selfie.objects.select_for_update().filter(selfie_set=selfie_set)
+    names = [n for s in selfies for n in (s.upload_key, s.image, s.thumbnail)]
     selfie_set.delete()
-    transaction.on_commit(lambda: storage.objects_delete(names))
+    _objects_delete_after_commit(names)
 
 
+@transaction.atomic
 def selfie_delete(*, selfie: Selfie) -> None:
-    """Remove one photo from its set, and its objects from storage."""
-    names = [selfie.upload_key, selfie.image, selfie.thumbnail]
-    with transaction.atomic():
-        Selfie.objects.filter(pk=selfie.pk).delete()
-        transaction.on_commit(lambda: storage.objects_delete(names))
+    """Remove one photo from its set, and its objects from storage (locked as above)."""
+    locked = Selfie.objects.select_for_update().filter(pk=selfie.pk).first()
+    if locked is None:
+        return
+    names = [locked.upload_key, locked.image, locked.thumbnail]
+    locked.delete()
+    _objects_delete_after_commit(names)
+
+
+def _objects_delete_after_commit(names: list[str]) -> None:
+    """A worker deletes them (retrying if storage hiccups), never the request that asked."""
+    from .tasks import storage_objects_delete
+
+    names = [n for n in names if n]
+    if names:
+        transaction.on_commit(lambda: storage_objects_delete.delay(names))
 
 
 def _content_type(filename: str, declared: str) -> str:
-    """The type the upload will be held to: the browser's, or guessed from the name (some
-    browsers send no type for HEIC)."""
+    """The type the upload will be held to: the browser's if it is one we take, else the one
+    its name says (some browsers send none, or a generic one, for HEIC). The bytes are
+    checked on arrival whatever this says."""
     declared = (declared or "").lower()
+    declared = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}.get(declared, declared)
     if declared in ACCEPTED_TYPES:
         return declared
-    guessed = mimetypes.guess_type(filename)[0] or ""
-    if not declared and guessed in ACCEPTED_TYPES:
-        return guessed
-    if filename.lower().endswith((".heic", ".heif")):
+    lowered = filename.lower()
+    if lowered.endswith((".heic", ".heif")):
         return "image/heic"
-    kind = (declared or guessed or "this kind of file").split("/")[-1].upper()
+    guessed = mimetypes.guess_type(lowered)[0] or ""
+    if guessed in ACCEPTED_TYPES:
+        return guessed
     raise RejectedImage(
-        f"{kind} files are not supported. Please upload a JPEG, PNG, WebP or HEIC photo."
+        "This kind of file is not supported. Please upload a JPEG, PNG, WebP or HEIC photo."
     )
 
 
@@ -81,8 +97,14 @@ def selfie_upload_start(
 ) -> tuple[Selfie, storage.UploadTarget]:
     """Issue a random key under the owner's prefix and an upload target for it."""
     # Lock the set so that two uploads started at once cannot pass the limit together.
-    SelfieSet.objects.select_for_update().filter(pk=selfie_set.pk).first()
-    if selfie_set.selfies.count() >= settings.SELFIES_MAX:
+    if SelfieSet.objects.select_for_update().filter(pk=selfie_set.pk).first() is None:
+        raise RejectedImage("This set was deleted.")
+    # Uploads that were started but not sent in time no longer hold a place.
+    recent = timezone.now() - timedelta(seconds=2 * settings.UPLOAD_URL_EXPIRY)
+    taken = selfie_set.selfies.filter(
+        Q(status=Selfie.Status.READY) | Q(created_at__gte=recent)
+    ).count()
+    if taken >= settings.SELFIES_MAX:
         raise RejectedImage(
             f"This set already has {settings.SELFIES_MAX} photos, the most it can hold. "
             "Remove one to add another."

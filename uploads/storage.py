@@ -22,6 +22,7 @@ from accounts.models import User
 
 UPLOAD_SALT = "uploads.direct-upload"
 PRIVATE_SALT = "uploads.private-url"
+FETCH_SALT = "uploads.fetch-url"
 
 
 @dataclass(frozen=True)
@@ -81,23 +82,47 @@ def direct_upload_grant(token: str, *, user: User) -> dict[str, Any] | None:
 
 
 def private_url(name: str, *, owner: User) -> str:
-    """A short-lived URL for one private object of `owner`."""
+    """A short-lived URL for one private object of `owner` (only they and staff can open a
+    local one; the token names the object, never the user)."""
     store = storage()
     if is_s3(store):
         return store.url(name)
-    token = signing.dumps({"name": name, "owner": owner.pk}, salt=PRIVATE_SALT)
+    if not name.startswith(owner_prefix(owner) + "/"):
+        raise ValueError("a private object outside its owner's folder")
+    token = signing.dumps(name, salt=PRIVATE_SALT)
     return reverse("uploads:private_file", args=[token])
 
 
 def private_name(token: str, *, viewer: User) -> str | None:
     """The object a local signed URL stands for, if fresh and `viewer` owns it or is staff."""
     try:
-        grant = signing.loads(token, salt=PRIVATE_SALT, max_age=settings.UPLOAD_URL_EXPIRY)
+        name = signing.loads(token, salt=PRIVATE_SALT, max_age=settings.UPLOAD_URL_EXPIRY)
     except signing.BadSignature:
         return None
-    if grant.get("owner") != viewer.pk and not viewer.is_staff:
+    if not isinstance(name, str):
         return None
-    return grant["name"]
+    if viewer.is_staff or name.startswith(owner_prefix(viewer) + "/"):
+        return name
+    return None
+
+
+def fetch_url(name: str) -> str:
+    """An absolute, short-lived URL that an outside service (Astria, fetching the selfies it
+    trains on) can GET without a session."""
+    store = storage()
+    if is_s3(store):
+        return store.url(name)
+    token = signing.dumps({"name": name}, salt=FETCH_SALT)
+    return settings.PUBLIC_BASE_URL + reverse("uploads:fetch_file", args=[token])
+
+
+def fetch_name(token: str) -> str | None:
+    """The object a local fetch URL stands for, if its token is genuine and fresh."""
+    try:
+        grant = signing.loads(token, salt=FETCH_SALT, max_age=settings.UPLOAD_URL_EXPIRY)
+    except signing.BadSignature:
+        return None
+    return grant.get("name")
 
 
 def objects_delete(names: list[str]) -> None:

@@ -25,4 +25,5 @@ urlpatterns = [
     ),
     path("uploads/direct/", views.direct_upload, name="direct_upload"),
     path("private/<str:token>/", views.private_file, name="private_file"),
+    path("fetch/<str:token>/", views.fetch_file, name="fetch_file"),
 ]

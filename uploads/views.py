@@ -120,9 +120,10 @@ def upload_start(request: HttpRequest, code: UUID) -> JsonResponse:
     """Issue an upload target for one file the browser is about to send."""
     selfie_set = set_for_user(request, code)
     try:
-        form = UploadStartForm(json.loads(request.body or b"{}"))
+        data = json.loads(request.body or b"{}")
     except ValueError:
-        return JsonResponse({"error": "The request was not understood."}, status=400)
+        data = None
+    form = UploadStartForm(data if isinstance(data, dict) else None)
     if not form.is_valid():
         return JsonResponse({"error": "The request was not understood."}, status=400)
     try:
@@ -130,8 +131,10 @@ def upload_start(request: HttpRequest, code: UUID) -> JsonResponse:
     except RejectedImage as exc:
         return rejected(exc)
     finish = reverse("uploads:upload_finish", args=[selfie_set.code, selfie.code])
+    cancel = reverse("uploads:photo_delete", args=[selfie_set.code, selfie.code])
     return JsonResponse(
-        {"url": target.url, "fields": target.fields, "finish_url": finish}, status=201
+        {"url": target.url, "fields": target.fields, "finish_url": finish, "cancel_url": cancel},
+        status=201,
     )
 
 
@@ -172,7 +175,10 @@ def photo_delete(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResp
 @require_POST
 def direct_upload(request: HttpRequest) -> HttpResponse:
     """Local storage's stand-in for an S3 presigned POST: same fields, a signed token."""
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return HttpResponse("The request was not understood.", status=400)
     if declared > settings.UPLOAD_MAX_BYTES + 64 * 1024:
         return HttpResponse("The file is too large.", status=400)
     grant = storage.direct_upload_grant(request.POST.get("token", ""), user=request.user)
@@ -181,6 +187,12 @@ def direct_upload(request: HttpRequest) -> HttpResponse:
         grant is None
         or request.POST.get("key") != grant["key"]
         or request.POST.get("Content-Type") != grant["type"]
+        # Only while the upload waits for its bytes: never again once finished or removed.
+        or not Selfie.objects.filter(
+            upload_key=grant["key"],
+            status=Selfie.Status.PENDING,
+            selfie_set__owner=request.user,
+        ).exists()
     ):
         return HttpResponse("This upload is not allowed.", status=403)
     if upload is None or not 1 <= upload.size <= settings.UPLOAD_MAX_BYTES:
@@ -202,4 +214,15 @@ def private_file(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponse(status=404)
     response = FileResponse(store.open(name, "rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def fetch_file(request: HttpRequest, token: str) -> HttpResponse:
+    """A normalised selfie for Astria to download: the signed, expiring token is the only key."""
+    name = storage.fetch_name(token)
+    store = storage.storage()
+    if name is None or not store.exists(name):
+        return HttpResponse(status=404)
+    response = FileResponse(store.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -24,7 +24,12 @@
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
       body: JSON.stringify(body || {})
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
+      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (response.redirected || !json) {
+        // Sent to the login page: the session ended while the page was open.
+        throw new Error("Your session has ended. Please log in again, then add this photo.");
+      }
+      return response.json().then(function (data) {
         if (!response.ok) throw new Error(data.error || "Something went wrong. Please try again.");
         return data;
       });
@@ -72,10 +77,11 @@
     return li;
   }
 
-  function removeButton(url) {
+  function removeButton(url, name) {
     var button = element("button", "link remove-button", "Remove");
     button.type = "button";
     button.dataset.url = url;
+    button.setAttribute("aria-label", "Remove " + name);
     return button;
   }
 
@@ -88,7 +94,7 @@
     img.alt = photo.name;
     li.appendChild(img);
     photo.hints.forEach(function (hint) { li.appendChild(element("p", "hint", hint)); });
-    li.appendChild(removeButton(photo.delete_url));
+    li.appendChild(removeButton(photo.delete_url, photo.name));
     updateCount();
   }
 
@@ -116,6 +122,10 @@
     return postJSON(config.startUrl, {filename: file.name, content_type: file.type, size: file.size})
       .then(function (target) {
         return send(target, file, function (fraction) { bar.value = Math.round(fraction * 100); })
+          .catch(function (error) {
+            postJSON(target.cancel_url).catch(function () {});  // give its place back
+            throw error;
+          })
           .then(function () {
             bar.value = 100;
             status.textContent = "Checking…";
@@ -130,7 +140,8 @@
     while (running < PARALLEL && queue.length) {
       var job = queue.shift();
       running += 1;
-      upload(job.file, job.li).then(function () { running -= 1; pump(); });
+      var next = function () { running -= 1; pump(); };
+      upload(job.file, job.li).then(next, next);
     }
   }
 
@@ -171,10 +182,24 @@
   });
 
   function removePhoto(li, url) {
+    if (li.classList.contains("removing")) return;  // a double click removes once
     li.classList.add("removing");
-    postJSON(url).then(function () { li.remove(); updateCount(); },
-                       function (error) { li.classList.remove("removing"); window.alert(error.message); });
+    li.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    postJSON(url).then(function () { li.remove(); updateCount(); input.focus(); },
+                       function (error) {
+                         li.classList.remove("removing");
+                         li.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+                         window.alert(error.message);
+                       });
   }
+
+  // A file dropped beside the drop zone must not open in the tab (and stop the uploads).
+  ["dragover", "drop"].forEach(function (name) {
+    document.addEventListener(name, function (event) { event.preventDefault(); });
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (running > 0) event.preventDefault();
+  });
 
   updateCount();
 }());

@@ -129,3 +129,72 @@ def test_object_keys_are_random_and_under_the_owners_prefix(client, owner, other
     for name in (photo.upload_key, photo.image, photo.thumbnail):
         assert name.startswith(prefix + "/")
         assert len(name.rsplit("/", 1)[1]) >= 24
+
+
+def test_a_fetch_url_for_astria_works_without_a_session_and_expires(client, owner, photo, settings):
+    url = storage.fetch_url(photo.image)
+    assert url.startswith(settings.PUBLIC_BASE_URL + "/fetch/")
+    path = url.removeprefix(settings.PUBLIC_BASE_URL)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+    assert client.get(path[:-3] + "xx/").status_code == 404
+    settings.UPLOAD_URL_EXPIRY = -1
+    assert client.get(path).status_code == 404
+
+
+def test_an_upload_target_cannot_be_used_again_once_finished(client, owner, selfie_set):
+    client.force_login(owner)
+    target = upload_start(client, selfie_set, "a.jpg", b"x" * 10, "image/jpeg").json()
+    fields = target["fields"]
+    assert (
+        client.post(target["url"], {**fields, "file": io.BytesIO(photo_bytes())}).status_code == 204
+    )
+    assert client.post(target["finish_url"]).status_code == 200
+    again = client.post(target["url"], {**fields, "file": io.BytesIO(photo_bytes(seed=3))})
+    assert again.status_code == 403
+    assert not stored(fields["key"])
+
+
+@pytest.mark.parametrize("body", [b"[]", b"123", b'"x"', b"{not json"])
+def test_a_start_request_that_is_not_an_object_is_a_400(client, owner, selfie_set, body):
+    client.force_login(owner)
+    response = client.post(
+        f"/sets/{selfie_set.code}/uploads/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "The request was not understood."}
+
+
+@pytest.mark.parametrize(
+    ("name", "declared", "status"),
+    [
+        ("photo.jpg", "application/octet-stream", 201),
+        ("photo.jpg", "image/jpg", 201),
+        ("IMG_1.HEIC", "", 201),
+        ("notes.docx", "application/vnd.openxmlformats-officedocument", 422),
+    ],
+)
+def test_the_declared_type_falls_back_to_the_name(
+    client, owner, selfie_set, name, declared, status
+):
+    client.force_login(owner)
+    response = upload_start(client, selfie_set, name, b"x" * 10, declared)
+    assert response.status_code == status
+    if status == 422:
+        assert response.json()["error"] == (
+            "This kind of file is not supported. Please upload a JPEG, PNG, WebP or HEIC photo."
+        )
+
+
+def test_uploads_never_sent_stop_holding_a_place(client, owner, selfie_set, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SELFIES_MAX = 1
+    client.force_login(owner)
+    assert upload_start(client, selfie_set, "a.jpg", b"x" * 10, "image/jpeg").status_code == 201
+    assert upload_start(client, selfie_set, "b.jpg", b"x" * 10, "image/jpeg").status_code == 422
+    Selfie.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert upload_start(client, selfie_set, "b.jpg", b"x" * 10, "image/jpeg").status_code == 201

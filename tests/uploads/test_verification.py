@@ -131,3 +131,52 @@ def test_the_bomb_is_refused_without_decoding_it(client, owner, selfie_set):
     tracemalloc.stop()
     # Decoded, 20000×20000 RGB would need 1.2 GB; the header alone needs next to nothing.
     assert peak < 5 * 1024 * 1024
+
+
+def test_a_bomb_under_pillows_own_limit_is_refused_by_ours_without_decoding(monkeypatch):
+    from PIL import Image as PILImage
+
+    from uploads.images import RejectedImage, selfie_normalise
+
+    bomb = png_bomb_header(9000, 8000)  # 72 MP: Pillow alone would decode it
+
+    def never(self):
+        raise AssertionError("the bomb was decoded")
+
+    monkeypatch.setattr(PILImage.Image, "load", never)
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", never)
+    with pytest.raises(RejectedImage, match="9000×8000 pixels, more than the 64 megapixels"):
+        selfie_normalise(bomb)
+
+
+def test_a_broken_colour_profile_is_ignored_not_a_crash(client, owner, selfie_set):
+    content = photo_bytes((800, 800), icc_profile=b"not a real ICC profile" * 10)
+    client.force_login(owner)
+    result = upload(client, selfie_set, "odd.jpg", content)
+    assert result.finish.status_code == 200
+
+
+def test_a_cmyk_photo_with_its_profile_is_stored_as_rgb(client, owner, selfie_set):
+    image = Image.new("CMYK", (800, 800), (0, 128, 255, 0))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    client.force_login(owner)
+    result = upload(client, selfie_set, "print.jpg", out.getvalue())
+    assert result.finish.status_code == 200
+    from django.core.files.storage import storages
+
+    with storages["default"].open(Selfie.objects.get().image) as f, Image.open(f) as stored:
+        assert stored.mode == "RGB"
+
+
+def test_a_16_bit_grey_png_keeps_its_tones(client, owner, selfie_set):
+    image = Image.new("I;16", (800, 800), 30000)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    client.force_login(owner)
+    assert upload(client, selfie_set, "grey.png", out.getvalue()).finish.status_code == 200
+    from django.core.files.storage import storages
+
+    with storages["default"].open(Selfie.objects.get().image) as f, Image.open(f) as stored:
+        red, _, _ = stored.getpixel((400, 400))
+        assert 100 < red < 130  # 30000 of 65535 is mid-grey, not white
