@@ -1,4 +1,4 @@
-"""The pages every visitor and every user sees: home, dashboard, profile."""
+"""The pages every visitor and every user sees: home and profile (the dashboard is tunes')."""
 
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ from .forms import ProfileForm
 def home(request: HttpRequest) -> HttpResponse:
     """What the product does, and the way to sign up; a signed-in user goes to the dashboard."""
     if request.user.is_authenticated:
-        return redirect("dashboard")
+        return redirect("tunes:dashboard")
     return render(request, "pages/home.html")
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/dashboard.html")
 
 
 @login_required

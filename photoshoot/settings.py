@@ -13,6 +13,7 @@ Every variable read here is listed, with its default, in `.env.example`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "astria.sandbox",
     "uploads",
     "packs",
+    "tunes",
 ]
 
 MIDDLEWARE = [
@@ -117,14 +119,15 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web threads, the worker and beat write at once: wait for the lock instead of failing, and
     # take it when a transaction starts so a reader never has to upgrade to a writer midway.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",  # readers never wait for the writer
-    }
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    if not TESTING:
+        # Readers never wait for the writer. (Not for tests: the test database file is deleted
+        # and made again each run, and a stale -wal/-shm beside a new file breaks it.)
+        DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
     # A file, not memory, for the test database: live-server threads then lock the database
     # as a whole (and wait) instead of failing on table locks of a shared in-memory database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # One per test run, so that two runs in one checkout never share (or delete) a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -171,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear": {
         "task": "accounts.tasks.sessions_clear",
         "schedule": crontab(hour=3, minute=17),
+    },
+    "tunes-poll-overdue": {
+        "task": "tunes.tasks.tunes_poll_overdue",
+        "schedule": env.int("POLL_SWEEP_SECONDS", default=60),
     },
     "selfie-uploads-sweep": {
         "task": "uploads.tasks.selfie_uploads_sweep",
@@ -251,7 +258,7 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "tunes:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -316,6 +323,25 @@ ASTRIA_API_KEY = env.str(
 ASTRIA_CONNECT_TIMEOUT = env.float("ASTRIA_CONNECT_TIMEOUT", default=5)
 # Astria itself gives up after 30 s (and answers 504), so a little more than that.
 ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
+
+# --- Photoshoots (tunes) ---------------------------------------------------------------------
+
+FLUX_BASE_TUNE_ID = 1504944  # Flux1.dev in Astria's gallery: every LoRA trains and runs on it
+ASTRIA_PRESET = env.str("ASTRIA_PRESET", default="flux-lora-portrait")
+# Hosts the portal copies result images from (after Astria's redirects), besides Astria's own.
+ASTRIA_IMAGE_HOSTS = env.list(
+    "ASTRIA_IMAGE_HOSTS",
+    default=["api.astria.ai", "sdbooth2-production.s3.amazonaws.com", "mp.astria.ai"],
+)
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=30 * 1024 * 1024)
+# First wait before retrying a transient Astria error (doubling, with jitter, each time).
+ASTRIA_RETRY_SECONDS = env.float("ASTRIA_RETRY_SECONDS", default=30)
+# Astria never retries a callback: past its ETA (or this long after sending) an object is polled.
+POLL_AFTER_SECONDS = env.int("POLL_AFTER_SECONDS", default=120)
+# An endless wait ends as a failure (and a refund) after this long.
+TRAINING_DEADLINE_SECONDS = env.int("TRAINING_DEADLINE_SECONDS", default=4 * 3600)
+PROMPT_DEADLINE_SECONDS = env.int("PROMPT_DEADLINE_SECONDS", default=2 * 3600)
+CALLBACK_MAX_BYTES = env.int("CALLBACK_MAX_BYTES", default=256 * 1024)
 
 # --- E-mail -----------------------------------------------------------------------------------
 

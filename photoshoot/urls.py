@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("uploads.urls")),
     path("", include("packs.urls")),
+    path("", include("tunes.urls")),
 ]
 
 if settings.ASTRIA_SANDBOX:

@@ -216,7 +216,15 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProcess]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; override it where a test needs settings."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(
+    transactional_db: None, tmp_path: Path, worker_env: dict[str, str]
+) -> Iterator[WorkerProcess]:
     """A real worker process on Redis and the test's PostgreSQL database.
 
     The test process stops running tasks eagerly, so `.delay()` goes through the broker.
@@ -250,6 +258,7 @@ def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[WorkerProc
             CELERY_TASK_ALWAYS_EAGER="0",
             # django-environ drops the first slash of the path: "filemail:///" + "/tmp/…".
             EMAIL_URL=f"filemail:///{tmp_path / 'mail'}",
+            **worker_env,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -84,6 +84,8 @@ class SandboxConfig(BaseModel):
     faults: list[Fault] = Field(default_factory=list)
     callbacks: CallbackFaults = Field(default_factory=CallbackFaults)
     prompt_user_error: float = Field(default=0, ge=0, le=1)
+    # Prompts whose text contains this end with user_error, whatever the chance above.
+    prompt_user_error_match: str | None = None
     never_train: bool = False
     # Astria's account setting: a tune create whose title exists returns the existing tune.
     idempotent_titles: bool = False
@@ -100,7 +102,9 @@ class SandboxConfig(BaseModel):
             return settings.ASTRIA_SANDBOX_GENERATE_SECONDS
         return self.generate_seconds
 
-    def prompt_fails(self) -> bool:
+    def prompt_fails(self, text: str) -> bool:
+        if self.prompt_user_error_match and self.prompt_user_error_match in text:
+            return True
         return random.random() < self.prompt_user_error  # noqa: S311
 
 

@@ -400,7 +400,7 @@ def prompt_generate(*, prompt_id: int) -> None:
         if prompt is None:
             return
         now = timezone.now()
-        if config.prompt_fails():
+        if config.prompt_fails(prompt.text):
             prompt.user_error = "Sandbox: generation failed (injected user_error)."
         else:
             _results_render(prompt)

@@ -36,6 +36,7 @@ class LoopbackServer:
     """A small HTTP server on 127.0.0.1: serves `files` on GET, records every POST."""
 
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     url: str = ""
 
@@ -44,6 +45,12 @@ class LoopbackServer:
 
         class Handler(_Quiet):
             def do_GET(self) -> None:
+                if self.path in owner.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", owner.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 found = owner.files.get(self.path)
                 if found is None:
                     self.send_error(404)

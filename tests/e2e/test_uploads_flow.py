@@ -25,7 +25,7 @@ def log_in(page, email: str) -> None:
 
 def test_it_uploads_several_files_shows_progress_and_thumbnails_and_removes_one(page, owner):
     log_in(page, owner.email)
-    page.get_by_role("link", name="Selfies").click()
+    page.get_by_role("link", name="Selfies", exact=True).click()
     page.get_by_role("link", name="New selfie set").click()
     page.get_by_label("Name of the set").fill("Me, this year")
     page.get_by_label("Who is in the photos").select_option("woman")

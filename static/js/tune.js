@@ -1,0 +1,41 @@
+// The tune page refreshes itself while the photoshoot works: status, then photos as they come.
+(function () {
+  "use strict";
+  var card = document.getElementById("tune-progress");
+  if (!card || card.dataset.final === "1") return;
+  var gallery = document.getElementById("gallery");
+
+  function addPhoto(photo) {
+    if (gallery.querySelector('[data-code="' + photo.code + '"]')) return;
+    var li = document.createElement("li");
+    li.className = "photo done";
+    li.dataset.code = photo.code;
+    var link = document.createElement("a");
+    link.href = photo.url;
+    var img = document.createElement("img");
+    img.src = photo.thumbnail_url;
+    img.alt = "Photo " + (gallery.children.length + 1);
+    link.appendChild(img);
+    li.appendChild(link);
+    gallery.appendChild(li);
+  }
+
+  function refresh() {
+    fetch(card.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { window.setTimeout(refresh, 10000); return; }
+        document.getElementById("tune-status").textContent = data.label;
+        var detail = document.getElementById("tune-detail");
+        if (data.status === "generating") {
+          detail.textContent = data.scenes.done + " of " + data.scenes.total + " scenes done";
+        } else if (data.status === "training" && data.eta) {
+          detail.textContent = "about ready at " + new Date(data.eta).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+        }
+        data.photos.forEach(addPhoto);
+        if (data.final) { window.location.reload(); return; }
+        window.setTimeout(refresh, 3000);
+      }, function () { window.setTimeout(refresh, 10000); });
+  }
+  window.setTimeout(refresh, 2000);
+}());

@@ -1,0 +1,146 @@
+"""The photoshoot when Astria misbehaves: the sandbox's faults, and the poller."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import CreditEntry
+from tests.conftest import wait_until
+from tests.tunes.conftest import ready_selfie_set, start
+from tunes.models import Photo, Prompt, Tune
+from tunes.services import overdue_poll
+
+
+def astria_tunes(portal) -> int:
+    return sum(1 for r in portal.requests_log() if (r["method"], r["path"]) == ("POST", "/tunes"))
+
+
+@pytest.mark.parametrize("status", [500, 429])
+def test_a_failed_submit_is_retried_and_one_tune_is_trained(portal, funded_owner, pack, status):
+    portal.configure(
+        train_seconds=0,
+        generate_seconds=0,
+        faults=[{"method": "POST", "path": "^/tunes$", "status": status, "times": 1}],
+    )
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "ready"
+    statuses = [
+        r["status"]
+        for r in portal.requests_log()
+        if r["path"] == "/tunes" and r["method"] == "POST"
+    ]
+    assert statuses == [status, 201]
+    assert tune.submit_attempts == 2
+
+
+def test_a_submit_answered_504_after_saving_trains_exactly_one_tune(portal, funded_owner, pack):
+    portal.configure(
+        train_seconds=0,
+        generate_seconds=0,
+        faults=[{"method": "POST", "path": "^/tunes$", "status": 504, "times": 1}],
+    )
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "ready"
+    assert astria_tunes(portal) == 1  # looked up by title, never posted again
+    assert [t.title for t in portal.client().tunes_list()] == [tune.astria_title]
+
+
+def test_a_scene_ending_in_user_error_is_refunded_and_the_rest_kept(portal, funded_owner, pack):
+    portal.configure(train_seconds=0, generate_seconds=0, prompt_user_error_match="by the sea")
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "ready"
+    failed = Prompt.objects.get(tune=tune, status="failed")
+    assert "by the sea" in failed.template and "injected user_error" in failed.failure_reason
+    assert Photo.objects.filter(tune=tune).count() == 4
+    # 9 credits for 6 images; the failed scene had 2 of them: 9 × 2 ÷ 6 = 3 back.
+    refund = CreditEntry.objects.get(kind="refund")
+    assert refund.amount == 3 and refund.cause == failed
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9 + 3
+
+
+def test_every_scene_failing_fails_the_tune_with_a_full_refund(portal, funded_owner, pack):
+    portal.configure(train_seconds=0, generate_seconds=0, prompt_user_error=1)
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "failed"
+    assert tune.failure_reason == "None of the scenes could be made."
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20  # 3 × 3 for the scenes, then the 0 left for the tune
+    assert sum(CreditEntry.objects.filter(kind="refund").values_list("amount", flat=True)) == 9
+
+
+def test_a_training_that_never_ends_fails_at_the_deadline_with_a_full_refund(
+    portal, funded_owner, pack, settings
+):
+    portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "training"
+
+    overdue_poll()  # not overdue yet: nothing changes
+    tune.refresh_from_db()
+    assert tune.status == "training"
+
+    Tune.objects.filter(pk=tune.pk).update(
+        submitted_at=timezone.now() - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
+    )
+    overdue_poll()
+    overdue_poll()
+    tune.refresh_from_db()
+    assert tune.status == "failed"
+    assert "stopped waiting" in tune.failure_reason
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20
+    assert CreditEntry.objects.filter(kind="refund").count() == 1
+
+
+def test_duplicated_callbacks_make_no_duplicate_photos(portal, funded_owner, pack):
+    portal.configure(train_seconds=0, generate_seconds=0, callbacks={"duplicate": 1})
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "ready"
+    assert Photo.objects.filter(tune=tune).count() == 6
+    callbacks = [r for r in portal.requests_log() if r["kind"] == "callback"]
+    assert len(callbacks) == 8  # every callback twice: 1 tune + 3 prompts
+
+
+# --- With a real worker, real timers and lost callbacks ----------------------------------------
+
+
+@pytest.fixture
+def worker_env(portal, live_server):
+    return {
+        "PUBLIC_BASE_URL": live_server.url,
+        "ASTRIA_BASE_URL": portal.url,
+        "ASTRIA_API_KEY": "sd_sandbox",
+        "ASTRIA_RETRY_SECONDS": "1",
+        "POLL_AFTER_SECONDS": "1",
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_with_every_callback_dropped_the_poller_finishes_the_job(
+    portal, funded_owner, pack, celery_worker, settings
+):
+    settings.POLL_AFTER_SECONDS = 1
+    portal.configure(train_seconds=2, generate_seconds=1, callbacks={"drop": 1})
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+
+    def ready() -> bool:
+        overdue_poll()  # what beat runs every minute
+        return Tune.objects.get(pk=tune.pk).status in ("ready", "failed")
+
+    wait_until(ready, timeout=60, interval=1)
+    tune.refresh_from_db()
+    assert tune.status == "ready", tune.failure_reason
+    assert Photo.objects.filter(tune=tune).count() == 6
+    assert [r for r in portal.requests_log() if r["kind"] == "callback"] == []
+    assert astria_tunes(portal) == 1

@@ -1,0 +1,47 @@
+"""Results are copied only from allowed hosts, following redirects only between them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.astria.conftest import loopback  # noqa: F401 - fixture
+from tunes.ingest import IngestError, result_fetch
+
+
+@pytest.fixture
+def hosts(settings, loopback):  # noqa: F811
+    settings.ASTRIA_BASE_URL = "https://api.astria.ai"
+    settings.ASTRIA_IMAGE_HOSTS = ["127.0.0.1"]
+    return loopback
+
+
+def test_an_image_from_an_allowed_host_is_fetched_and_verified(hosts):
+    fetched = result_fetch(f"{hosts.url}/photo-0.jpeg")
+    assert (fetched.width, fetched.height) == (768, 1024)
+
+
+def test_a_host_outside_the_list_is_refused(settings, hosts):
+    settings.ASTRIA_IMAGE_HOSTS = []
+    with pytest.raises(IngestError, match=re.escape("refused to fetch from '127.0.0.1'")) as info:
+        result_fetch(f"{hosts.url}/photo-0.jpeg")
+    assert not info.value.transient
+
+
+def test_a_redirect_to_another_host_is_refused(hosts):
+    hosts.files["/redirect"] = (b"", "text/plain")
+    hosts.redirects = {"/redirect": "http://169.254.169.254/latest/meta-data/"}
+    with pytest.raises(IngestError, match=re.escape("refused to fetch from '169.254.169.254'")):
+        result_fetch(f"{hosts.url}/redirect")
+
+
+def test_what_is_not_an_image_is_refused(hosts):
+    with pytest.raises(IngestError, match="not an image"):
+        result_fetch(f"{hosts.url}/not-an-image.jpeg")
+
+
+def test_a_result_over_the_size_cap_is_refused(settings, hosts):
+    settings.PHOTO_MAX_BYTES = 1000
+    with pytest.raises(IngestError, match="larger than allowed"):
+        result_fetch(f"{hosts.url}/photo-0.jpeg")

@@ -1,0 +1,121 @@
+"""Copying Astria's results into the portal's private storage.
+
+Result URLs come only from our own authenticated GET of a finished prompt. They may redirect
+(Astria's `rails/active_storage` links do); every hop must be http(s) to an allowed host, the
+body is size-capped and must decode as an image before anything is stored.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError
+from PIL import Image, UnidentifiedImageError
+
+from uploads import storage
+
+from .models import Photo, Prompt
+
+FETCH_TIMEOUT = (5, 30)
+MAX_REDIRECTS = 3
+THUMBNAIL_SIDE = 512
+
+
+class IngestError(Exception):
+    """A result that cannot be copied; `transient` says whether trying again may help."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Fetched:
+    content: bytes
+    width: int
+    height: int
+
+
+def allowed_hosts() -> set[str]:
+    astria = urlsplit(settings.ASTRIA_BASE_URL).hostname or ""
+    return {astria, *settings.ASTRIA_IMAGE_HOSTS}
+
+
+def _get(url: str) -> requests.Response:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.hostname not in allowed_hosts():
+        raise IngestError(f"refused to fetch from {parts.hostname!r}", transient=False)
+    try:
+        return requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise IngestError(f"could not fetch ({type(exc).__name__})", transient=True) from None
+
+
+def result_fetch(url: str) -> Fetched:
+    """Follow up to three redirects between allowed hosts; return a verified image."""
+    for _ in range(MAX_REDIRECTS + 1):
+        response = _get(url)
+        if response.is_redirect:
+            url = urljoin(url, response.headers["Location"])
+            response.close()
+            continue
+        break
+    else:
+        raise IngestError("too many redirects", transient=False)
+    with response:
+        if response.status_code != 200:
+            raise IngestError(f"HTTP {response.status_code}", transient=response.status_code >= 500)
+        content = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            content += chunk
+            if len(content) > settings.PHOTO_MAX_BYTES:
+                raise IngestError("the image is larger than allowed", transient=False)
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()
+            return Fetched(bytes(content), image.width, image.height)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise IngestError("the result is not an image", transient=False) from None
+
+
+def _thumbnail(content: bytes) -> bytes:
+    with Image.open(io.BytesIO(content)) as image:
+        thumb = image.convert("RGB")
+        thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        out = io.BytesIO()
+        thumb.save(out, "JPEG", quality=82)
+        return out.getvalue()
+
+
+def photo_ingest(*, prompt_id: int, index: int, url: str) -> Photo | None:
+    """Copy result `index` of a prompt into storage and record it, once."""
+    prompt = Prompt.objects.select_related("tune__owner").get(pk=prompt_id)
+    existing = Photo.objects.filter(prompt=prompt, index=index).first()
+    if existing:
+        return existing
+    fetched = result_fetch(url)
+    owner = prompt.tune.owner
+    store = storage.storage()
+    image = store.save(storage.new_key(owner, "photos", ".jpg"), ContentFile(fetched.content))
+    thumb = store.save(
+        storage.new_key(owner, "photos", "-thumb.jpg"), ContentFile(_thumbnail(fetched.content))
+    )
+    try:
+        return Photo.objects.create(
+            tune=prompt.tune,
+            prompt=prompt,
+            index=index,
+            image=image,
+            thumbnail=thumb,
+            width=fetched.width,
+            height=fetched.height,
+        )
+    except IntegrityError:
+        # Copied at the same moment by another delivery of this task: keep theirs.
+        storage.objects_delete([image, thumb])
+        return Photo.objects.filter(prompt=prompt, index=index).first()

@@ -1,0 +1,424 @@
+"""The photoshoot lifecycle: start, submit the tune, follow its training, submit the prompts,
+collect the photos, finish or fail (with refunds).
+
+queued → submitting → training → generating → ready, or failed with a reason. Every step is a
+service called by a thin Celery task with ids; every transition is a conditional update from
+the expected state, so a task that runs twice (late acks, duplicate callbacks, the poller and a
+callback at once) finds the work done and returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from accounts.credits import credits_debit, credits_refund
+from accounts.models import User
+from accounts.services import OutgoingEmail, email_queue
+from astria.client import get_client
+from astria.errors import AstriaError
+from astria.schemas import PromptCreate, TuneCreate
+from packs.models import Pack
+from packs.templating import prompt_render
+from uploads import storage
+from uploads.models import Selfie, SelfieSet
+
+from .models import Prompt, Tune
+
+logger = logging.getLogger(__name__)
+
+TRIGGER_WORD = "ohwx"  # the "token" Astria trains the LoRA to recognise
+
+
+class CannotStart(Exception):
+    """A photoshoot that cannot start; the message says what to do."""
+
+
+# --- Callback secrets -------------------------------------------------------------------------
+
+
+def callback_secret(kind: str, code: uuid.UUID) -> str:
+    """The secret in an object's callback URL: derived from SECRET_KEY, never stored."""
+    return salted_hmac(f"tunes.callback.{kind}", str(code)).hexdigest()
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(secret_hash(secret), stored_hash)
+
+
+def callback_url(kind: str, code: uuid.UUID) -> str:
+    path = reverse(f"tunes:{kind}_callback", args=[code, callback_secret(kind, code)])
+    return settings.PUBLIC_BASE_URL + path
+
+
+# --- Start ------------------------------------------------------------------------------------
+
+
+def tune_start(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: uuid.UUID) -> Tune:
+    """Debit the pack's price and create the tune with its prompts, in one transaction; queue
+    the submission once it commits. The same start token returns the same tune."""
+    existing = Tune.objects.filter(start_token=start_token, owner=user).first()
+    if existing:
+        return existing
+    ready = selfie_set.selfies.filter(status=Selfie.Status.READY).count()
+    if ready < settings.SELFIES_MIN:
+        raise CannotStart(
+            f"This set has {ready} photos; add at least {settings.SELFIES_MIN - ready} more."
+        )
+    if not pack.is_active or selfie_set.subject_class not in pack.classes:
+        raise CannotStart(f"“{pack.title}” is not available for a {selfie_set.subject_class}.")
+    pack_prompts = pack.prompts_for(selfie_set.subject_class)
+    if not pack_prompts:
+        raise CannotStart(f"“{pack.title}” has no scenes for a {selfie_set.subject_class}.")
+    with transaction.atomic():
+        tune = Tune.objects.create(
+            owner=user,
+            selfie_set=selfie_set,
+            pack=pack,
+            subject_class=selfie_set.subject_class,
+            price=pack.price,
+            start_token=start_token,
+            callback_secret_hash="",
+        )
+        Tune.objects.filter(pk=tune.pk).update(
+            callback_secret_hash=secret_hash(callback_secret("tune", tune.code))
+        )
+        for order, pack_prompt in enumerate(pack_prompts):
+            prompt = Prompt(
+                tune=tune,
+                pack_prompt=pack_prompt,
+                template=pack_prompt.template,
+                num_images=pack_prompt.num_images,
+                options=_prompt_options(pack_prompt),
+                order=order,
+            )
+            prompt.callback_secret_hash = secret_hash(callback_secret("prompt", prompt.code))
+            prompt.save()
+        credits_debit(user=user, amount=pack.price, reason=f"{pack.title} photoshoot", cause=tune)
+        from .tasks import tune_submit
+
+        transaction.on_commit(lambda: tune_submit.delay(tune.pk))
+    return tune
+
+
+def _prompt_options(pack_prompt: object) -> dict[str, object]:
+    return {
+        "aspect_ratio": pack_prompt.aspect_ratio,
+        "seed": pack_prompt.seed,
+        "super_resolution": pack_prompt.super_resolution,
+        "face_correct": pack_prompt.face_correct,
+        "inpaint_faces": pack_prompt.inpaint_faces,
+    }
+
+
+# --- Submit the tune --------------------------------------------------------------------------
+
+
+def tune_submit(*, tune_id: int) -> None:
+    """Post the Flux LoRA tune to Astria and keep its id. After a 504 or a crash the tune is
+    looked up by its title first, so Astria never trains two. Transient errors propagate
+    (the task retries); permanent ones fail the tune with a full refund."""
+    claimed = Tune.objects.filter(
+        pk=tune_id, status__in=[Tune.Status.QUEUED, Tune.Status.SUBMITTING], astria_id=None
+    ).update(status=Tune.Status.SUBMITTING, submit_attempts=F("submit_attempts") + 1)
+    if not claimed:
+        return
+    tune = Tune.objects.select_related("selfie_set").get(pk=tune_id)
+    client = get_client()
+    found = _tune_find(tune) if tune.submit_attempts > 1 else None
+    if found is None:
+        try:
+            found = client.tune_create(_tune_request(tune))
+        except AstriaError as exc:
+            if exc.permanent:
+                tune_fail(tune_id=tune_id, reason=f"Astria refused the photos: {exc.message}")
+                return
+            if exc.may_have_been_processed:
+                found = _tune_find(tune)
+            if found is None:
+                raise
+    now = timezone.now()
+    Tune.objects.filter(pk=tune_id, status=Tune.Status.SUBMITTING).update(
+        status=Tune.Status.TRAINING, astria_id=found.id, eta=found.eta, submitted_at=now
+    )
+    # A callback that came before the id was saved was ignored: look once now.
+    tune_sync(tune_id=tune_id)
+
+
+def _tune_find(tune: Tune) -> object | None:
+    """Our tune at Astria, by its unique title (a create that answered 504 usually happened)."""
+    for found in get_client().tunes_list():
+        if found.title == tune.astria_title:
+            return found
+    return None
+
+
+def _tune_request(tune: Tune) -> TuneCreate:
+    selfies = Selfie.objects.filter(selfie_set=tune.selfie_set, status=Selfie.Status.READY)
+    return TuneCreate(
+        title=tune.astria_title,
+        name=tune.subject_class,
+        base_tune_id=settings.FLUX_BASE_TUNE_ID,
+        model_type="lora",
+        preset=settings.ASTRIA_PRESET,
+        token=TRIGGER_WORD,
+        callback=callback_url("tune", tune.code),
+        image_urls=[storage.fetch_url(s.image) for s in selfies],
+    )
+
+
+# --- Training done: submit the prompts --------------------------------------------------------
+
+
+def tune_sync(*, tune_id: int) -> None:
+    """Ask Astria how the tune is doing (after its callback, or when overdue); once trained,
+    move to generating and send every prompt."""
+    tune = Tune.objects.filter(pk=tune_id, status=Tune.Status.TRAINING).first()
+    if tune is None:
+        return
+    try:
+        found = get_client().tune_get(tune.astria_id)
+    except AstriaError as exc:
+        if exc.permanent:
+            tune_fail(tune_id=tune_id, reason=f"Astria lost the model: {exc.message}")
+            return
+        raise
+    if not found.is_trained:
+        return
+    moved = Tune.objects.filter(pk=tune_id, status=Tune.Status.TRAINING).update(
+        status=Tune.Status.GENERATING, trained_at=found.trained_at or timezone.now()
+    )
+    if moved:
+        from .tasks import prompt_submit
+
+        for prompt_id in tune.prompts.values_list("pk", flat=True):
+            prompt_submit.delay(prompt_id)
+
+
+def prompt_submit(*, prompt_id: int) -> None:
+    """Render the prompt for the trained LoRA and post it to the Flux base tune.
+
+    Astria de-duplicates identical prompts, so sending the same one again after a 504 returns
+    the prompt made the first time instead of a second one.
+    """
+    prompt = (
+        Prompt.objects.select_related("tune")
+        .filter(pk=prompt_id, status=Prompt.Status.WAITING)
+        .first()
+    )
+    if prompt is None:
+        return
+    tune = prompt.tune
+    text = prompt_render(
+        prompt.template,
+        tune_id=tune.astria_id,
+        token=TRIGGER_WORD,
+        subject_class=tune.subject_class,
+    )
+    options = prompt.options
+    request = PromptCreate(
+        text=text,
+        num_images=prompt.num_images,
+        callback=callback_url("prompt", prompt.code),
+        seed=options.get("seed"),
+        aspect_ratio=options.get("aspect_ratio"),
+        super_resolution=options.get("super_resolution"),
+        face_correct=options.get("face_correct"),
+        inpaint_faces=options.get("inpaint_faces") and options.get("super_resolution"),
+    )
+    try:
+        created = get_client().prompt_create(settings.FLUX_BASE_TUNE_ID, request)
+    except AstriaError as exc:
+        if exc.permanent:
+            prompt_fail(prompt_id=prompt_id, reason=f"Astria refused the scene: {exc.message}")
+            return
+        raise
+    Prompt.objects.filter(pk=prompt_id, status=Prompt.Status.WAITING).update(
+        status=Prompt.Status.SUBMITTED, astria_id=created.id, text=text, submitted_at=timezone.now()
+    )
+    # A callback that came before the id was saved was ignored (and a de-duplicated prompt
+    # may be finished already): look once now.
+    prompt_sync(prompt_id=prompt_id)
+
+
+# --- Prompt done: collect the photos ----------------------------------------------------------
+
+
+def prompt_sync(*, prompt_id: int) -> None:
+    """GET the prompt from Astria (never trusting a callback's body); when done, queue the
+    copy of each image; when failed, fail it."""
+    prompt = Prompt.objects.filter(pk=prompt_id, status=Prompt.Status.SUBMITTED).first()
+    if prompt is None:
+        return
+    try:
+        found = get_client().prompt_get(settings.FLUX_BASE_TUNE_ID, prompt.astria_id)
+    except AstriaError as exc:
+        if exc.permanent:
+            prompt_fail(prompt_id=prompt_id, reason=f"Astria lost the scene: {exc.message}")
+            return
+        raise
+    if found.is_failed:
+        prompt_fail(prompt_id=prompt_id, reason=found.user_error or "Astria could not make it.")
+        return
+    if not found.is_done:
+        return
+    Prompt.objects.filter(pk=prompt_id, result_count=None).update(result_count=len(found.images))
+    from .tasks import photo_ingest
+
+    for index, url in enumerate(found.images):
+        if not prompt.photos.filter(index=index).exists():
+            photo_ingest.delay(prompt_id, index, url)
+    prompt_complete_if_done(prompt_id=prompt_id)
+
+
+def prompt_complete_if_done(*, prompt_id: int) -> None:
+    """A prompt whose every image is a Photo is done; a tune whose prompts are all final ends."""
+    prompt = Prompt.objects.get(pk=prompt_id)
+    if prompt.result_count is None or prompt.photos.count() < prompt.result_count:
+        return
+    Prompt.objects.filter(pk=prompt_id, status=Prompt.Status.SUBMITTED).update(
+        status=Prompt.Status.DONE, finished_at=timezone.now()
+    )
+    tune_finish_if_done(tune_id=prompt.tune_id)
+
+
+# --- Endings ----------------------------------------------------------------------------------
+
+
+def tune_finish_if_done(*, tune_id: int) -> None:
+    """Ready (and an e-mail) once every prompt is done or failed and some photos exist;
+    failed with the rest of the refund if every prompt failed."""
+    open_prompts = Prompt.objects.filter(
+        tune_id=tune_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+    )
+    if open_prompts.exists():
+        return
+    if not Prompt.objects.filter(tune_id=tune_id, status=Prompt.Status.DONE).exists():
+        tune_fail(tune_id=tune_id, reason="None of the scenes could be made.")
+        return
+    now = timezone.now()
+    finished = Tune.objects.filter(pk=tune_id, status=Tune.Status.GENERATING).update(
+        status=Tune.Status.READY, finished_at=now
+    )
+    if finished:
+        _ready_email(Tune.objects.select_related("owner", "pack").get(pk=tune_id))
+
+
+def _ready_email(tune: Tune) -> None:
+    link = settings.PUBLIC_BASE_URL + reverse("tunes:tune_detail", args=[tune.code])
+    email_queue(
+        email=OutgoingEmail(
+            subject=f"[PhotoShoot] Your {tune.pack.title} photos are ready",
+            body=f"Your photoshoot is ready. See your photos here:\n\n{link}\n",
+            to=[tune.owner.email],
+        )
+    )
+
+
+def tune_fail(*, tune_id: int, reason: str) -> None:
+    """Fail the tune (from any unfinished state), its open prompts too, and refund what the
+    user has not been refunded yet. Staff can retry it from admin."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = Tune.objects.filter(
+            Q(pk=tune_id) & ~Q(status__in=[Tune.Status.READY, Tune.Status.FAILED])
+        ).update(status=Tune.Status.FAILED, failure_reason=reason, finished_at=now)
+        if not failed:
+            return
+        Prompt.objects.filter(
+            tune_id=tune_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+        ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=now)
+        tune = Tune.objects.select_related("owner", "pack").get(pk=tune_id)
+        already = sum(
+            entry.amount
+            for entry in tune.owner.credit_entries.filter(
+                kind="refund", cause_type__model="prompt", cause_id__in=tune.prompts.values("pk")
+            )
+        )
+        credits_refund(
+            user=tune.owner,
+            amount=tune.price - already,
+            reason=f"{tune.pack.title} photoshoot failed",
+            cause=tune,
+        )
+    logger.info("tune %s failed: %s", tune_id, reason)
+
+
+def prompt_refund_amount(prompt: Prompt) -> int:
+    """A failed scene gives back its share of the price: price × its images ÷ all images,
+    rounded down (the README states this rule)."""
+    total = sum(prompt.tune.prompts.values_list("num_images", flat=True))
+    return prompt.tune.price * prompt.num_images // max(total, 1)
+
+
+def prompt_fail(*, prompt_id: int, reason: str) -> None:
+    """Fail one scene, refund its share once, and end the tune if it was the last open one."""
+    with transaction.atomic():
+        failed = Prompt.objects.filter(
+            pk=prompt_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+        ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
+        if not failed:
+            return
+        prompt = Prompt.objects.select_related("tune__owner", "tune__pack").get(pk=prompt_id)
+        credits_refund(
+            user=prompt.tune.owner,
+            amount=prompt_refund_amount(prompt),
+            reason=f"A scene of {prompt.tune.pack.title} could not be made",
+            cause=prompt,
+        )
+    tune_finish_if_done(tune_id=prompt.tune_id)
+
+
+# --- Polling ----------------------------------------------------------------------------------
+
+
+def overdue_poll() -> int:
+    """Astria never retries a lost callback: GET what is overdue, once per object per sweep,
+    and fail what has waited past its deadline. Returns how many objects were polled."""
+    from .tasks import prompt_sync as prompt_sync_task
+    from .tasks import tune_sync as tune_sync_task
+
+    now = timezone.now()
+    wait = timedelta(seconds=settings.POLL_AFTER_SECONDS)
+    for tune in Tune.objects.filter(
+        status=Tune.Status.TRAINING,
+        submitted_at__lt=now - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS),
+    ):
+        tune_fail(
+            tune_id=tune.pk, reason="Training took far longer than it should; we stopped waiting."
+        )
+    for prompt in Prompt.objects.filter(
+        status=Prompt.Status.SUBMITTED,
+        submitted_at__lt=now - timedelta(seconds=settings.PROMPT_DEADLINE_SECONDS),
+    ):
+        prompt_fail(prompt_id=prompt.pk, reason="This scene took far longer than it should.")
+    # Claim each overdue object by stamping it, so one sweep (or two at once) polls it once.
+    stale = Q(last_polled_at=None) | Q(last_polled_at__lt=now - wait)
+    polled = 0
+    tunes = Tune.objects.filter(status=Tune.Status.TRAINING).filter(
+        Q(eta__lt=now) | Q(eta=None, submitted_at__lt=now - wait)
+    )
+    for tune_id in tunes.filter(stale).values_list("pk", flat=True):
+        if Tune.objects.filter(stale, pk=tune_id).update(last_polled_at=now):
+            tune_sync_task.delay(tune_id)
+            polled += 1
+    prompts = Prompt.objects.filter(status=Prompt.Status.SUBMITTED, submitted_at__lt=now - wait)
+    for prompt_id in prompts.filter(stale).values_list("pk", flat=True):
+        if Prompt.objects.filter(stale, pk=prompt_id).update(last_polled_at=now):
+            prompt_sync_task.delay(prompt_id)
+            polled += 1
+    return polled

@@ -1,0 +1,85 @@
+"""Celery tasks of the photoshoot lifecycle: ids in, a service call, retries only when the
+error is transient (CONTRACT.md §2: back off, a first wait of at least 30 s in production)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.exceptions import Retry
+from django.conf import settings
+
+from astria.errors import AstriaError
+
+from . import ingest, services
+
+RETRY = {
+    "bind": True,
+    "max_retries": 8,
+    "acks_late": True,
+}
+
+
+def _backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
+    """Schedule a retry with exponential backoff and jitter; a 504 waits longer before
+    looking again. The task returns what this returns: raising Retry instead would also escape
+    from eager runs (tests), which Celery only re-runs for a returned Retry."""
+    import random
+
+    if task.request.retries >= task.max_retries:
+        raise exc  # the poller and the deadlines take it from here
+    base = settings.ASTRIA_RETRY_SECONDS * (2**task.request.retries)
+    if getattr(exc, "may_have_been_processed", False):
+        base = max(base, 2 * settings.ASTRIA_RETRY_SECONDS)
+    countdown = base + random.uniform(0, base / 2)  # noqa: S311
+    return task.retry(exc=exc, countdown=countdown, throw=False)
+
+
+@shared_task(**RETRY)
+def tune_submit(self: object, tune_id: int) -> Retry | None:
+    try:
+        services.tune_submit(tune_id=tune_id)
+    except AstriaError as exc:
+        return _backoff(self, exc)
+
+
+@shared_task(**RETRY)
+def tune_sync(self: object, tune_id: int) -> Retry | None:
+    try:
+        services.tune_sync(tune_id=tune_id)
+    except AstriaError as exc:
+        return _backoff(self, exc)
+
+
+@shared_task(**RETRY)
+def prompt_submit(self: object, prompt_id: int) -> Retry | None:
+    try:
+        services.prompt_submit(prompt_id=prompt_id)
+    except AstriaError as exc:
+        return _backoff(self, exc)
+
+
+@shared_task(**RETRY)
+def prompt_sync(self: object, prompt_id: int) -> Retry | None:
+    try:
+        services.prompt_sync(prompt_id=prompt_id)
+    except AstriaError as exc:
+        return _backoff(self, exc)
+
+
+@shared_task(**RETRY)
+def photo_ingest(self: object, prompt_id: int, index: int, url: str) -> Retry | None:
+    """Copy one result; when it cannot be copied for good, the scene fails (and is refunded)."""
+    try:
+        ingest.photo_ingest(prompt_id=prompt_id, index=index, url=url)
+    except ingest.IngestError as exc:
+        if exc.transient and self.request.retries < self.max_retries:
+            return _backoff(self, exc)
+        services.prompt_fail(prompt_id=prompt_id, reason=f"A photo could not be copied: {exc}")
+        return None
+    services.prompt_complete_if_done(prompt_id=prompt_id)
+    return None
+
+
+@shared_task
+def tunes_poll_overdue() -> int:
+    """Beat: poll tunes and prompts whose callback is overdue; fail those past deadline."""
+    return services.overdue_poll()

@@ -1,0 +1,280 @@
+"""Photoshoot pages: pick a pack, start, watch it work, the gallery; and Astria's callbacks.
+
+Every tune and photo is looked up through its owner: anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zipfile
+from tempfile import SpooledTemporaryFile
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.credits import InsufficientCredits
+from packs.models import Pack
+from uploads import storage
+from uploads.models import SelfieSet
+
+from . import services
+from .models import CallbackEvent, Photo, Prompt, Tune
+
+FINAL = {Tune.Status.READY, Tune.Status.FAILED}
+
+
+def tune_for_user(request: HttpRequest, code: UUID) -> Tune:
+    """The signed-in user's tune with this code, or 404."""
+    return get_object_or_404(
+        Tune.objects.for_user(request.user).select_related("pack", "owner"), code=code
+    )
+
+
+def photo_json(photo: Photo, tune: Tune) -> dict[str, Any]:
+    return {
+        "code": str(photo.code),
+        "thumbnail_url": storage.private_url(photo.thumbnail, owner=tune.owner),
+        "url": reverse("tunes:photo_detail", args=[tune.code, photo.code]),
+        "liked": photo.liked,
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    tunes = list(
+        Tune.objects.for_user(request.user)
+        .select_related("pack", "owner")
+        .annotate(photo_count=Count("photos"))
+    )
+    covers = {
+        p.tune_id: p
+        for p in Photo.objects.filter(tune__in=tunes).order_by("tune_id", "prompt__order", "index")
+    }
+    for tune in tunes:
+        cover = covers.get(tune.pk)
+        tune.cover_url = storage.private_url(cover.thumbnail, owner=tune.owner) if cover else None
+    return render(request, "tunes/dashboard.html", {"tunes": tunes})
+
+
+@login_required
+def tune_new(request: HttpRequest) -> HttpResponse:
+    """Pick a pack for one of the user's selfie sets."""
+    selfie_set = get_object_or_404(
+        SelfieSet.objects.for_user(request.user), code=request.GET.get("set") or uuid.uuid4()
+    )
+    packs = [
+        p
+        for p in Pack.objects.active().prefetch_related("prompts")
+        if selfie_set.subject_class in p.classes
+    ]
+    return render(
+        request,
+        "tunes/tune_new.html",
+        {"selfie_set": selfie_set, "packs": packs, "start_token": uuid.uuid4()},
+    )
+
+
+@login_required
+@require_POST
+def tune_start(request: HttpRequest) -> HttpResponse:
+    selfie_set = get_object_or_404(
+        SelfieSet.objects.for_user(request.user), code=_uuid(request.POST.get("selfie_set"))
+    )
+    pack = get_object_or_404(Pack.objects.active(), slug=request.POST.get("pack", ""))
+    back = f"{reverse('tunes:tune_new')}?set={selfie_set.code}"
+    try:
+        tune = services.tune_start(
+            user=request.user,
+            selfie_set=selfie_set,
+            pack=pack,
+            start_token=_uuid(request.POST.get("start_token")),
+        )
+    except (services.CannotStart, InsufficientCredits) as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return redirect("tunes:tune_detail", code=tune.code)
+
+
+def _uuid(value: str | None) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return uuid.uuid4()  # matches nothing
+
+
+@login_required
+def tune_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    tune = tune_for_user(request, code)
+    photos = [photo_json(p, tune) for p in tune.photos.all()]
+    return render(
+        request,
+        "tunes/tune_detail.html",
+        {"tune": tune, "photos": photos, "status": _status(tune), "final": tune.status in FINAL},
+    )
+
+
+def _status(tune: Tune) -> dict[str, Any]:
+    counts = tune.prompts.aggregate(
+        done=Count("pk", filter=Q(status=Prompt.Status.DONE)),
+        failed=Count("pk", filter=Q(status=Prompt.Status.FAILED)),
+        total=Count("pk"),
+    )
+    return {
+        "status": tune.status,
+        "label": tune.get_status_display(),
+        "final": tune.status in FINAL,
+        "eta": tune.eta.isoformat() if tune.eta and tune.status == Tune.Status.TRAINING else None,
+        "scenes": counts,
+        "failure_reason": tune.failure_reason,
+    }
+
+
+@login_required
+def tune_status(request: HttpRequest, code: UUID) -> JsonResponse:
+    """What the tune page refreshes itself with while the photoshoot works."""
+    tune = tune_for_user(request, code)
+    return JsonResponse(
+        {**_status(tune), "photos": [photo_json(p, tune) for p in tune.photos.all()]}
+    )
+
+
+def _photo_for_user(request: HttpRequest, code: UUID, photo_code: UUID) -> tuple[Tune, Photo]:
+    tune = tune_for_user(request, code)
+    return tune, get_object_or_404(tune.photos, code=photo_code)
+
+
+@login_required
+def photo_detail(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+    tune, photo = _photo_for_user(request, code, photo_code)
+    codes = list(tune.photos.values_list("code", flat=True))
+    at = codes.index(photo.code)
+    return render(
+        request,
+        "tunes/photo_detail.html",
+        {
+            "tune": tune,
+            "photo": photo,
+            "image_url": storage.private_url(photo.image, owner=tune.owner),
+            "previous": codes[at - 1] if at > 0 else None,
+            "next": codes[at + 1] if at + 1 < len(codes) else None,
+            "position": at + 1,
+            "count": len(codes),
+        },
+    )
+
+
+@login_required
+@require_POST
+def photo_like(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+    """Like or unlike (`liked=0`) a photo."""
+    _, photo = _photo_for_user(request, code, photo_code)
+    liked = request.POST.get("liked", "1") != "0"
+    Photo.objects.filter(pk=photo.pk).update(liked=liked)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"liked": liked})
+    return redirect("tunes:photo_detail", code=code, photo_code=photo_code)
+
+
+@login_required
+def photo_download(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+    _, photo = _photo_for_user(request, code, photo_code)
+    store = storage.storage()
+    filename = f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg"
+    if storage.is_s3(store):
+        url = store.url(
+            photo.image,
+            parameters={"ResponseContentDisposition": f"attachment; filename={filename}"},
+        )
+        return HttpResponseRedirect(url)
+    return FileResponse(store.open(photo.image, "rb"), as_attachment=True, filename=filename)
+
+
+@login_required
+def tune_zip(request: HttpRequest, code: UUID) -> HttpResponse:
+    """Every photo of the tune in one zip, built in a spooled file and streamed."""
+    tune = tune_for_user(request, code)
+    store = storage.storage()
+    spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
+        for photo in tune.photos.select_related("prompt"):
+            with store.open(photo.image, "rb") as image:
+                archive.writestr(
+                    f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg", image.read()
+                )
+    spool.seek(0)
+    slug = tune.pack.slug
+    return FileResponse(spool, as_attachment=True, filename=f"{slug}-photos.zip")
+
+
+# --- Astria's callbacks -----------------------------------------------------------------------
+
+
+def _callback_body(request: HttpRequest, root: str) -> dict[str, Any] | None:
+    """The object of a callback, wrapped in its root key or bare; None if it is not JSON."""
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(body, dict) and isinstance(body.get(root), dict):
+        return body[root]
+    return body if isinstance(body, dict) else None
+
+
+def _callback(request: HttpRequest, kind: str, code: UUID, secret: str) -> HttpResponse:
+    """Shared by both callbacks: size cap, secret, ids; record, queue a sync, answer fast.
+
+    Astria neither signs nor retries callbacks, so the body is only a hint to look: the work
+    is done by our own GET. Duplicates and late ones are harmless (the sync is conditional).
+    """
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.CALLBACK_MAX_BYTES:
+        return HttpResponse(status=413)
+    model = Tune if kind == "tune" else Prompt
+    obj = model.objects.filter(code=code).first()
+    if obj is None or not services.secret_matches(secret, obj.callback_secret_hash):
+        return HttpResponse(status=404)
+    body = _callback_body(request, kind)
+    if body is None:
+        return JsonResponse({"error": "The body is not a JSON object."}, status=400)
+    if obj.astria_id is not None and str(body.get("id")) != str(obj.astria_id):
+        return JsonResponse({"error": "The id does not match this callback."}, status=400)
+    from .tasks import prompt_sync, tune_sync
+
+    with transaction.atomic():
+        CallbackEvent.objects.create(
+            kind=kind,
+            tune_id=obj.pk if kind == "tune" else obj.tune_id,
+            prompt=obj if kind == "prompt" else None,
+            astria_id=obj.astria_id,
+        )
+        task = tune_sync if kind == "tune" else prompt_sync
+        transaction.on_commit(lambda: task.delay(obj.pk))
+    return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+@require_POST
+def tune_callback(request: HttpRequest, code: UUID, secret: str) -> HttpResponse:
+    return _callback(request, "tune", code, secret)
+
+
+@csrf_exempt
+@require_POST
+def prompt_callback(request: HttpRequest, code: UUID, secret: str) -> HttpResponse:
+    return _callback(request, "prompt", code, secret)
