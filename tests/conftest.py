@@ -258,6 +258,7 @@ def celery_worker(
             CELERY_TASK_ALWAYS_EAGER="0",
             # django-environ drops the first slash of the path: "filemail:///" + "/tmp/…".
             EMAIL_URL=f"filemail:///{tmp_path / 'mail'}",
+            MEDIA_ROOT=str(settings.MEDIA_ROOT),  # the test's own files, as the web side sees
             **worker_env,
         ),
         stdout=subprocess.PIPE,

@@ -144,3 +144,20 @@ def test_with_every_callback_dropped_the_poller_finishes_the_job(
     assert Photo.objects.filter(tune=tune).count() == 6
     assert [r for r in portal.requests_log() if r["kind"] == "callback"] == []
     assert astria_tunes(portal) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_duplicated_and_reordered_callbacks_make_no_duplicate_photos(
+    portal, funded_owner, pack, celery_worker
+):
+    portal.configure(train_seconds=1, generate_seconds=1, callbacks={"duplicate": 1, "reorder": 3})
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    wait_until(
+        lambda: Tune.objects.get(pk=tune.pk).status in ("ready", "failed"), timeout=60, interval=1
+    )
+    tune.refresh_from_db()
+    assert tune.status == "ready", tune.failure_reason
+    assert Photo.objects.filter(tune=tune).count() == 6
+    assert Photo.objects.values("prompt", "index").distinct().count() == 6
+    wait_until(lambda: len([r for r in portal.requests_log() if r["kind"] == "callback"]) == 8)

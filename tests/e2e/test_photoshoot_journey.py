@@ -1,0 +1,80 @@
+"""The whole journey in Chromium, on a live server with a real Celery worker and the sandbox:
+sign in, make a selfie set, upload, pick a pack, start, watch, like, download the zip."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.credits import credits_grant
+from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
+from tests.e2e.test_uploads_flow import log_in
+from tests.images import photo_bytes
+from tests.tunes.conftest import pack, portal  # noqa: F401 - fixtures
+from tests.tunes.test_faults import worker_env  # noqa: F401 - fixture
+from tunes.models import Photo, Tune
+
+pytestmark = [pytest.mark.chromium, pytest.mark.postgres, pytest.mark.redis]
+
+
+def test_the_whole_photoshoot(page, portal, pack, owner, celery_worker, tmp_path):  # noqa: F811
+    credits_grant(user=owner, amount=20, reason="Test credits")
+    portal.configure(train_seconds=2, generate_seconds=1)
+    log_in(page, owner.email)
+
+    page.get_by_role("link", name="Selfies", exact=True).click()
+    page.get_by_role("link", name="New selfie set").click()
+    page.get_by_label("Name of the set").fill("Me")
+    page.get_by_label("Who is in the photos").select_option("woman")
+    page.get_by_role("button", name="Create the set").click()
+    page.locator("#file-input").set_input_files(
+        [
+            {
+                "name": f"me-{n}.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": photo_bytes((900, 1100), seed=n),
+            }
+            for n in range(4)
+        ]
+    )
+    expect(page.locator(".photo.done img")).to_have_count(4, timeout=30_000)
+
+    page.get_by_role("link", name="Pick a pack").click()
+    page.locator(".pack", has_text=pack.title).get_by_role(
+        "button", name="Start for 9 credits"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/tunes/[0-9a-f-]+/$"))
+    expect(page.locator(".balance")).to_have_text("11 credits")
+
+    # The page follows the work by itself, then fills with photos.
+    expect(page.locator("#tune-status")).to_have_text(
+        re.compile("Learning your face|Taking the photos|Ready"), timeout=15_000
+    )
+    expect(page.locator("#gallery img")).to_have_count(6, timeout=60_000)
+    # Once ready the page reloads itself as the finished gallery.
+    expect(page.get_by_role("link", name="Download all as a zip")).to_be_visible(timeout=30_000)
+    expect(page.locator("#tune-status")).to_have_text("Ready")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#gallery img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+
+    page.locator("#gallery a").first.click()
+    page.get_by_role("button", name="♡ Like").click()
+    expect(page.get_by_role("button", name="♥ Liked")).to_be_visible()
+    assert Photo.objects.filter(liked=True).count() == 1
+
+    page.get_by_role("link", name=re.compile("← ")).first.click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download all as a zip").click()
+    path = tmp_path / "photos.zip"
+    download.value.save_as(path)
+    names = zipfile.ZipFile(path).namelist()
+    assert len(names) == 6
+    for name in names:
+        content = zipfile.ZipFile(path).read(name)
+        assert content[:2] == b"\xff\xd8"
+    assert Tune.objects.get().status == "ready"
