@@ -61,8 +61,8 @@ def secret_matches(secret: str, stored_hash: str) -> bool:
 
 
 def callback_url(kind: str, code: uuid.UUID) -> str:
-    path = reverse(f"tunes:{kind}_callback", args=[code, callback_secret(kind, code)])
-    return settings.PUBLIC_BASE_URL + path
+    path = reverse(f"tunes:{kind}_callback", args=[code])
+    return f"{settings.PUBLIC_BASE_URL}{path}?secret={callback_secret(kind, code)}"
 
 
 # --- Start ------------------------------------------------------------------------------------

@@ -237,7 +237,7 @@ def _callback_body(request: HttpRequest, root: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _callback(request: HttpRequest, kind: str, code: UUID, secret: str) -> HttpResponse:
+def _callback(request: HttpRequest, kind: str, code: UUID) -> HttpResponse:
     """Shared by both callbacks: size cap, secret, ids; record, queue a sync, answer fast.
 
     Astria neither signs nor retries callbacks, so the body is only a hint to look: the work
@@ -247,6 +247,7 @@ def _callback(request: HttpRequest, kind: str, code: UUID, secret: str) -> HttpR
         return HttpResponse(status=413)
     model = Tune if kind == "tune" else Prompt
     obj = model.objects.filter(code=code).first()
+    secret = request.GET.get("secret", "")
     if obj is None or not services.secret_matches(secret, obj.callback_secret_hash):
         return HttpResponse(status=404)
     body = _callback_body(request, kind)
@@ -270,11 +271,11 @@ def _callback(request: HttpRequest, kind: str, code: UUID, secret: str) -> HttpR
 
 @csrf_exempt
 @require_POST
-def tune_callback(request: HttpRequest, code: UUID, secret: str) -> HttpResponse:
-    return _callback(request, "tune", code, secret)
+def tune_callback(request: HttpRequest, code: UUID) -> HttpResponse:
+    return _callback(request, "tune", code)
 
 
 @csrf_exempt
 @require_POST
-def prompt_callback(request: HttpRequest, code: UUID, secret: str) -> HttpResponse:
-    return _callback(request, "prompt", code, secret)
+def prompt_callback(request: HttpRequest, code: UUID) -> HttpResponse:
+    return _callback(request, "prompt", code)

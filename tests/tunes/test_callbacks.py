@@ -51,7 +51,7 @@ def prompt(tune) -> Prompt:
 
 def url(kind: str, obj, secret: str | None = None) -> str:
     secret = secret if secret is not None else services.callback_secret(kind, obj.code)
-    return f"/callbacks/astria/{kind}/{obj.code}/{secret}/"
+    return f"/callbacks/astria/{kind}/{obj.code}/?secret={secret}"
 
 
 def post(client, path, body, capture):
@@ -105,7 +105,7 @@ def test_a_bad_callback_answers_as_specified_and_changes_nothing(
     if case == "wrong secret":
         path = url("tune", tune, secret="0" * 64)
     elif case == "no secret":
-        path = f"/callbacks/astria/tune/{tune.code}//"
+        path = f"/callbacks/astria/tune/{tune.code}/"
     elif case == "another tune's secret":
         path = url("tune", tune, secret=services.callback_secret("tune", other.code))
     elif case == "another object's id":
@@ -132,7 +132,8 @@ def test_a_bad_callback_answers_as_specified_and_changes_nothing(
 
 
 def test_a_prompt_secret_does_not_open_the_tune_callback(client, tune, prompt):
-    path = f"/callbacks/astria/tune/{tune.code}/{services.callback_secret('prompt', prompt.code)}/"
+    prompt_secret = services.callback_secret("prompt", prompt.code)
+    path = f"/callbacks/astria/tune/{tune.code}/?secret={prompt_secret}"
     assert client.post(path, {"id": 4242}, content_type="application/json").status_code == 404
 
 
@@ -141,3 +142,10 @@ def test_secrets_are_stored_only_as_hashes(tune, prompt):
         secret = services.callback_secret(kind, obj.code)
         assert secret not in obj.callback_secret_hash
         assert services.secret_matches(secret, obj.callback_secret_hash)
+
+
+def test_the_callback_url_keeps_its_secret_out_of_the_path(tune, settings):
+    url = services.callback_url("tune", tune.code)
+    path, _, query = url.removeprefix(settings.PUBLIC_BASE_URL).partition("?")
+    assert path == f"/callbacks/astria/tune/{tune.code}/"
+    assert query == f"secret={services.callback_secret('tune', tune.code)}"
