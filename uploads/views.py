@@ -205,24 +205,22 @@ def direct_upload(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def _stored_jpeg(name: str | None, *, cache: str) -> HttpResponse:
+    store = storage.storage()
+    if name is None or not store.exists(name):
+        return HttpResponse(status=404)
+    response = FileResponse(store.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = cache
+    return response
+
+
 @login_required
 def private_file(request: HttpRequest, token: str) -> HttpResponse:
     """A photo behind a local signed URL: fresh, and only for its owner or staff."""
     name = storage.private_name(token, viewer=request.user)
-    store = storage.storage()
-    if name is None or not store.exists(name):
-        return HttpResponse(status=404)
-    response = FileResponse(store.open(name, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return _stored_jpeg(name, cache="private, max-age=300")
 
 
 def fetch_file(request: HttpRequest, token: str) -> HttpResponse:
     """A normalised selfie for Astria to download: the signed, expiring token is the only key."""
-    name = storage.fetch_name(token)
-    store = storage.storage()
-    if name is None or not store.exists(name):
-        return HttpResponse(status=404)
-    response = FileResponse(store.open(name, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _stored_jpeg(storage.fetch_name(token), cache="private, no-store")
