@@ -343,6 +343,8 @@ POLL_AFTER_SECONDS = env.int("POLL_AFTER_SECONDS", default=120)
 TRAINING_DEADLINE_SECONDS = env.int("TRAINING_DEADLINE_SECONDS", default=4 * 3600)
 PROMPT_DEADLINE_SECONDS = env.int("PROMPT_DEADLINE_SECONDS", default=2 * 3600)
 CALLBACK_MAX_BYTES = env.int("CALLBACK_MAX_BYTES", default=256 * 1024)
+# Galleries up to this many photos are zipped while the user waits; larger ones by a worker.
+ZIP_INLINE_MAX_PHOTOS = env.int("ZIP_INLINE_MAX_PHOTOS", default=24)
 
 # --- E-mail -----------------------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ class Tune(models.Model):
     trained_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # A large gallery's zip, built once by a worker (small ones are streamed on request).
+    zip_file = models.CharField(max_length=300, blank=True)
 
     objects = TuneQuerySet.as_manager()
 

@@ -13,9 +13,12 @@ import hashlib
 import hmac
 import logging
 import uuid
+import zipfile
 from datetime import timedelta
+from tempfile import SpooledTemporaryFile
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -329,6 +332,20 @@ def _ready_email(tune: Tune) -> None:
     )
 
 
+def _failed_email(tune: Tune, reason: str) -> None:
+    link = settings.PUBLIC_BASE_URL + reverse("tunes:tune_detail", args=[tune.code])
+    email_queue(
+        email=OutgoingEmail(
+            subject=f"[PhotoShoot] Your {tune.pack.title} photoshoot could not be made",
+            body=(
+                f"We are sorry: your photoshoot could not be made. {reason}\n\n"
+                f"Your credits have been refunded. Details: {link}\n"
+            ),
+            to=[tune.owner.email],
+        )
+    )
+
+
 def tune_fail(*, tune_id: int, reason: str) -> None:
     """Fail the tune (from any unfinished state), its open prompts too, and refund what the
     user has not been refunded yet. Staff can retry it from admin."""
@@ -355,6 +372,7 @@ def tune_fail(*, tune_id: int, reason: str) -> None:
             reason=f"{tune.pack.title} photoshoot failed",
             cause=tune,
         )
+        _failed_email(tune, reason)
     logger.info("tune %s failed: %s", tune_id, reason)
 
 
@@ -381,6 +399,35 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
             cause=prompt,
         )
     tune_finish_if_done(tune_id=prompt.tune_id)
+
+
+# --- Zips -------------------------------------------------------------------------------------
+
+
+def zip_write(tune: Tune, target: object) -> None:
+    """Write every photo of `tune` into the open binary file `target` as a zip of JPEGs."""
+    store = storage.storage()
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
+        for photo in tune.photos.select_related("prompt"):
+            with store.open(photo.image, "rb") as image:
+                archive.writestr(photo_filename(photo), image.read())
+
+
+def photo_filename(photo: object) -> str:
+    return f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg"
+
+
+def tune_zip_build(*, tune_id: int) -> None:
+    """Build a large gallery's zip into private storage, once."""
+    tune = Tune.objects.select_related("owner").get(pk=tune_id)
+    if tune.zip_file or tune.status != Tune.Status.READY:
+        return
+    with SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+        zip_write(tune, spool)
+        spool.seek(0)
+        name = storage.storage().save(storage.new_key(tune.owner, "zips", ".zip"), File(spool))
+    if not Tune.objects.filter(pk=tune_id, zip_file="").update(zip_file=name):
+        storage.objects_delete([name])  # built twice at once: keep the first
 
 
 # --- Polling ----------------------------------------------------------------------------------

@@ -83,3 +83,9 @@ def photo_ingest(self: object, prompt_id: int, index: int, url: str) -> Retry | 
 def tunes_poll_overdue() -> int:
     """Beat: poll tunes and prompts whose callback is overdue; fail those past deadline."""
     return services.overdue_poll()
+
+
+@shared_task
+def tune_zip_build(tune_id: int) -> None:
+    """Zip a large gallery once, so that its download is a plain file."""
+    services.tune_zip_build(tune_id=tune_id)

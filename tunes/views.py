@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-import zipfile
 from tempfile import SpooledTemporaryFile
 from typing import Any
 from uuid import UUID
@@ -196,7 +195,7 @@ def photo_like(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpRespon
 def photo_download(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
     _, photo = _photo_for_user(request, code, photo_code)
     store = storage.storage()
-    filename = f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg"
+    filename = services.photo_filename(photo)
     if storage.is_s3(store):
         url = store.url(
             photo.image,
@@ -208,19 +207,22 @@ def photo_download(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpRe
 
 @login_required
 def tune_zip(request: HttpRequest, code: UUID) -> HttpResponse:
-    """Every photo of the tune in one zip, built in a spooled file and streamed."""
+    """Every photo of the tune in one zip: streamed when the gallery is small; a large one is
+    built once by a worker while this page waits, then downloaded as a file."""
     tune = tune_for_user(request, code)
-    store = storage.storage()
-    spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
-        for photo in tune.photos.select_related("prompt"):
-            with store.open(photo.image, "rb") as image:
-                archive.writestr(
-                    f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg", image.read()
-                )
-    spool.seek(0)
-    slug = tune.pack.slug
-    return FileResponse(spool, as_attachment=True, filename=f"{slug}-photos.zip")
+    filename = f"{tune.pack.slug}-photos.zip"
+    if tune.photos.count() <= settings.ZIP_INLINE_MAX_PHOTOS:
+        spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+        services.zip_write(tune, spool)
+        spool.seek(0)
+        return FileResponse(spool, as_attachment=True, filename=filename)
+    if tune.zip_file:
+        store = storage.storage()
+        return FileResponse(store.open(tune.zip_file, "rb"), as_attachment=True, filename=filename)
+    from .tasks import tune_zip_build
+
+    tune_zip_build.delay(tune.pk)
+    return render(request, "tunes/zip_wait.html", {"tune": tune}, status=202)
 
 
 # --- Astria's callbacks -----------------------------------------------------------------------

@@ -90,7 +90,8 @@ def private_url(name: str, *, owner: User) -> str:
     if not name.startswith(owner_prefix(owner) + "/"):
         raise ValueError("a private object outside its owner's folder")
     token = signing.dumps(name, salt=PRIVATE_SALT)
-    return reverse("uploads:private_file", args=[token])
+    # The token rides in the query string: access logs record paths only.
+    return f"{reverse('uploads:private_file')}?t={token}"
 
 
 def private_name(token: str, *, viewer: User) -> str | None:
@@ -113,7 +114,7 @@ def fetch_url(name: str) -> str:
     if is_s3(store):
         return store.url(name)
     token = signing.dumps({"name": name}, salt=FETCH_SALT)
-    return settings.PUBLIC_BASE_URL + reverse("uploads:fetch_file", args=[token])
+    return f"{settings.PUBLIC_BASE_URL}{reverse('uploads:fetch_file')}?t={token}"
 
 
 def fetch_name(token: str) -> str | None:

@@ -215,12 +215,12 @@ def _stored_jpeg(name: str | None, *, cache: str) -> HttpResponse:
 
 
 @login_required
-def private_file(request: HttpRequest, token: str) -> HttpResponse:
+def private_file(request: HttpRequest) -> HttpResponse:
     """A photo behind a local signed URL: fresh, and only for its owner or staff."""
-    name = storage.private_name(token, viewer=request.user)
+    name = storage.private_name(request.GET.get("t", ""), viewer=request.user)
     return _stored_jpeg(name, cache="private, max-age=300")
 
 
-def fetch_file(request: HttpRequest, token: str) -> HttpResponse:
+def fetch_file(request: HttpRequest) -> HttpResponse:
     """A normalised selfie for Astria to download: the signed, expiring token is the only key."""
-    return _stored_jpeg(storage.fetch_name(token), cache="private, no-store")
+    return _stored_jpeg(storage.fetch_name(request.GET.get("t", "")), cache="private, no-store")

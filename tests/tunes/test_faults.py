@@ -98,6 +98,12 @@ def test_a_training_that_never_ends_fails_at_the_deadline_with_a_full_refund(
     assert "stopped waiting" in tune.failure_reason
     funded_owner.refresh_from_db()
     assert funded_owner.credits == 20
+    from django.core import mail
+
+    assert [m.subject for m in mail.outbox] == [
+        "[PhotoShoot] Your Studio photoshoot could not be made"
+    ]
+    assert "Your credits have been refunded." in mail.outbox[0].body
     assert CreditEntry.objects.filter(kind="refund").count() == 1
 
 

@@ -133,3 +133,17 @@ def test_starting_without_credits_says_so(client, portal, owner, pack):
     response = client.post("/tunes/start/", form, follow=True)
     assert "This needs 9 credits and you have 0." in response.content.decode()
     assert not Tune.objects.exists()
+
+
+def test_a_large_gallery_is_zipped_once_by_a_worker_then_downloaded(client, finished, settings):
+    settings.ZIP_INLINE_MAX_PHOTOS = 2
+    client.force_login(finished.owner)
+    waiting = client.get(f"/tunes/{finished.code}/photos.zip")
+    assert waiting.status_code == 202
+    assert "Preparing your zip" in waiting.content.decode()
+    finished.refresh_from_db()
+    assert finished.zip_file.endswith(".zip")  # built (eagerly here) into private storage
+    response = client.get(f"/tunes/{finished.code}/photos.zip")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert len(archive.namelist()) == 6
