@@ -18,15 +18,16 @@ from datetime import timedelta
 from tempfile import SpooledTemporaryFile
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.credits import credits_debit, credits_refund
-from accounts.models import User
+from accounts.models import CreditEntry, User
 from accounts.services import OutgoingEmail, email_queue
 from astria.client import get_client
 from astria.errors import AstriaError
@@ -77,6 +78,14 @@ def tune_start(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: uu
     existing = Tune.objects.filter(start_token=start_token, owner=user).first()
     if existing:
         return existing
+    try:
+        return _tune_create(user=user, selfie_set=selfie_set, pack=pack, start_token=start_token)
+    except IntegrityError:
+        # The same form sent twice at the same moment: the other request made the tune.
+        return Tune.objects.get(start_token=start_token, owner=user)
+
+
+def _tune_create(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: uuid.UUID) -> Tune:
     ready = selfie_set.selfies.filter(status=Selfie.Status.READY).count()
     if ready < settings.SELFIES_MIN:
         raise CannotStart(
@@ -361,10 +370,11 @@ def tune_fail(*, tune_id: int, reason: str) -> None:
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=now)
         tune = Tune.objects.select_related("owner", "pack").get(pk=tune_id)
         already = sum(
-            entry.amount
-            for entry in tune.owner.credit_entries.filter(
-                kind="refund", cause_type__model="prompt", cause_id__in=tune.prompts.values("pk")
-            )
+            tune.owner.credit_entries.filter(
+                kind=CreditEntry.Kind.REFUND,
+                cause_type=ContentType.objects.get_for_model(Prompt),
+                cause_id__in=tune.prompts.values("pk"),
+            ).values_list("amount", flat=True)
         )
         credits_refund(
             user=tune.owner,

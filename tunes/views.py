@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -57,18 +57,15 @@ def photo_json(photo: Photo, tune: Tune) -> dict[str, Any]:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    tunes = list(
+    """The user's photoshoots, newest first, each with its status and first photo."""
+    first_photo = Photo.objects.filter(tune=OuterRef("pk")).order_by("prompt__order", "index")
+    tunes = (
         Tune.objects.for_user(request.user)
         .select_related("pack", "owner")
-        .annotate(photo_count=Count("photos"))
+        .annotate(photo_count=Count("photos"), cover=Subquery(first_photo.values("thumbnail")[:1]))
     )
-    covers = {
-        p.tune_id: p
-        for p in Photo.objects.filter(tune__in=tunes).order_by("tune_id", "prompt__order", "index")
-    }
     for tune in tunes:
-        cover = covers.get(tune.pk)
-        tune.cover_url = storage.private_url(cover.thumbnail, owner=tune.owner) if cover else None
+        tune.cover_url = storage.private_url(tune.cover, owner=tune.owner) if tune.cover else None
     return render(request, "tunes/dashboard.html", {"tunes": tunes})
 
 
