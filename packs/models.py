@@ -23,11 +23,6 @@ class PackQuerySet(models.QuerySet["Pack"]):
     def active(self) -> PackQuerySet:
         return self.filter(is_active=True)
 
-    def for_class(self, subject_class: str) -> PackQuerySet:
-        # JSON "contains" is not portable across SQLite and PostgreSQL; packs are few.
-        ids = [p.pk for p in self if subject_class in p.classes]
-        return self.filter(pk__in=ids)
-
 
 class Pack(models.Model):
     title = models.CharField(max_length=100)
@@ -52,6 +47,10 @@ class Pack(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def supports(self, subject_class: str) -> bool:
+        """Whether the pack can be started for this class (active, and the class listed)."""
+        return self.is_active and subject_class in self.classes
 
     def prompts_for(self, subject_class: str) -> list[PackPrompt]:
         return [p for p in self.prompts.all() if not p.classes or subject_class in p.classes]

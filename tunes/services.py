@@ -91,7 +91,7 @@ def _tune_create(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: 
         raise CannotStart(
             f"This set has {ready} photos; add at least {settings.SELFIES_MIN - ready} more."
         )
-    if not pack.is_active or selfie_set.subject_class not in pack.classes:
+    if not pack.supports(selfie_set.subject_class):
         raise CannotStart(f"“{pack.title}” is not available for a {selfie_set.subject_class}.")
     pack_prompts = pack.prompts_for(selfie_set.subject_class)
     if not pack_prompts:
@@ -291,8 +291,9 @@ def prompt_sync(*, prompt_id: int) -> None:
     Prompt.objects.filter(pk=prompt_id, result_count=None).update(result_count=len(found.images))
     from .tasks import photo_ingest
 
+    copied = set(prompt.photos.values_list("index", flat=True))
     for index, url in enumerate(found.images):
-        if not prompt.photos.filter(index=index).exists():
+        if index not in copied:
             photo_ingest.delay(prompt_id, index, url)
     prompt_complete_if_done(prompt_id=prompt_id)
 

@@ -73,12 +73,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def tune_new(request: HttpRequest) -> HttpResponse:
     """Pick a pack for one of the user's selfie sets."""
     selfie_set = get_object_or_404(
-        SelfieSet.objects.for_user(request.user), code=request.GET.get("set") or uuid.uuid4()
+        SelfieSet.objects.for_user(request.user), code=_uuid(request.GET.get("set"))
     )
+    # JSON "contains" differs between SQLite and PostgreSQL, and packs are few: filter here.
     packs = [
-        p
-        for p in Pack.objects.active().prefetch_related("prompts")
-        if selfie_set.subject_class in p.classes
+        pack
+        for pack in Pack.objects.active().prefetch_related("prompts")
+        if pack.supports(selfie_set.subject_class)
     ]
     return render(
         request,
@@ -242,7 +243,11 @@ def _callback(request: HttpRequest, kind: str, code: UUID) -> HttpResponse:
     Astria neither signs nor retries callbacks, so the body is only a hint to look: the work
     is done by our own GET. Duplicates and late ones are harmless (the sync is conditional).
     """
-    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.CALLBACK_MAX_BYTES:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return HttpResponse(status=400)
+    if declared > settings.CALLBACK_MAX_BYTES:
         return HttpResponse(status=413)
     model = Tune if kind == "tune" else Prompt
     obj = model.objects.filter(code=code).first()

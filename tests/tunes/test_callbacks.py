@@ -149,3 +149,11 @@ def test_the_callback_url_keeps_its_secret_out_of_the_path(tune, settings):
     path, _, query = url.removeprefix(settings.PUBLIC_BASE_URL).partition("?")
     assert path == f"/callbacks/astria/tune/{tune.code}/"
     assert query == f"secret={services.callback_secret('tune', tune.code)}"
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400(client, tune):
+    response = client.post(
+        url("tune", tune), b"{}", content_type="application/json", CONTENT_LENGTH="lots"
+    )
+    assert response.status_code == 400
+    assert not CallbackEvent.objects.exists()

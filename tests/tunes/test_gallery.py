@@ -147,3 +147,9 @@ def test_a_large_gallery_is_zipped_once_by_a_worker_then_downloaded(client, fini
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert len(archive.namelist()) == 6
+
+
+def test_a_malformed_set_code_is_a_404_not_a_crash(client, owner):
+    client.force_login(owner)
+    assert client.get("/tunes/new/?set=not-a-uuid").status_code == 404
+    assert client.get("/tunes/new/").status_code == 404
