@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import requests
 from django.core.signals import setting_changed
+from django.dispatch import Signal
 from pydantic import BaseModel, ValidationError
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
@@ -30,6 +31,10 @@ PAGE_LIMIT = 120  # Astria's largest page
 MESSAGE_LIMIT = 300
 URL_QUERY = re.compile(r"(https?://[^\s?#\"']+)[?#][^\s\"']*")
 Model = TypeVar("Model", bound=BaseModel)
+
+# Sent after every call, whatever its outcome, with `method`, `path`, `status` (None: no
+# answer), `elapsed_ms` and `error` (AstriaError's message, or ""): for whoever keeps a record.
+astria_called = Signal()
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,27 @@ class AstriaClient:
             before_id = min(int(item["id"]) for item in page)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call; `astria_called` tells of it afterwards, whether it succeeded or not."""
+        started = time.monotonic()
+        status: int | None = None
+        error = ""
+        try:
+            status, body = self._exchange(method, path, **kwargs)
+            return body
+        except AstriaError as exc:
+            status, error = exc.status, exc.message
+            raise
+        finally:
+            astria_called.send(
+                sender=AstriaClient,
+                method=method,
+                path=path,
+                status=status,
+                elapsed_ms=round((time.monotonic() - started) * 1000),
+                error=error,
+            )
+
+    def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -228,9 +254,9 @@ class AstriaClient:
         if not response.ok:
             raise AstriaError.from_status(response.status_code, _error_message(response))
         if not response.content:
-            return None
+            return response.status_code, None
         try:
-            return response.json()
+            return response.status_code, response.json()
         except ValueError:
             raise AstriaError(
                 f"Astria answered {response.status_code} with a body that is not JSON",

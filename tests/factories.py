@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 
 from accounts.models import User
+from uploads.storage import new_key
 
 PASSWORD = "a-long-test-password-42"
 
@@ -46,3 +47,72 @@ class CreativeFactory(UserFactory):
         if create:
             group, _ = Group.objects.get_or_create(name="Creatives")
             obj.groups.add(group)
+
+
+class PackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "packs.Pack"
+
+    title = factory.Sequence(lambda n: f"Pack {n}")
+    slug = factory.Sequence(lambda n: f"pack-{n}")
+    price = 9
+    classes = factory.LazyFunction(lambda: ["woman", "man"])
+
+
+class PackPromptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "packs.PackPrompt"
+
+    pack = factory.SubFactory(PackFactory)
+    template = "{subject} in a navy suit"
+    num_images = 2
+    order = factory.Sequence(int)
+
+
+class SelfieSetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "uploads.SelfieSet"
+
+    owner = factory.SubFactory(UserFactory)
+    name = "Me"
+    subject_class = "woman"
+
+
+class TuneFactory(factory.django.DjangoModelFactory):
+    """A tune row as the lifecycle leaves it; no Astria involved (use the sandbox for that)."""
+
+    class Meta:
+        model = "tunes.Tune"
+
+    owner = factory.SubFactory(UserFactory)
+    pack = factory.SubFactory(PackFactory)
+    selfie_set = factory.SubFactory(SelfieSetFactory, owner=factory.SelfAttribute("..owner"))
+    subject_class = "woman"
+    price = 9
+    start_token = factory.Faker("uuid4", cast_to=None)
+    callback_secret_hash = ""
+
+
+class PromptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "tunes.Prompt"
+
+    tune = factory.SubFactory(TuneFactory)
+    template = "{subject} in a navy suit"
+    num_images = 2
+    order = factory.Sequence(int)
+    callback_secret_hash = ""
+
+
+class PhotoFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "tunes.Photo"
+
+    prompt = factory.SubFactory(PromptFactory)
+    tune = factory.SelfAttribute("prompt.tune")
+    index = factory.Sequence(int)
+    # Keys in the owner's folder, as ingest makes them (nothing is stored under them).
+    image = factory.LazyAttribute(lambda o: new_key(o.tune.owner, "photos", ".jpg"))
+    thumbnail = factory.LazyAttribute(lambda o: new_key(o.tune.owner, "photos", "-thumb.jpg"))
+    width = 1024
+    height = 1024

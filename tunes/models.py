@@ -151,3 +151,24 @@ class CallbackEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} callback at {self.received_at}"
+
+
+class AstriaCall(models.Model):
+    """One call to Astria's API made for a tune or one of its prompts (see astria_log)."""
+
+    tune = models.ForeignKey(Tune, on_delete=models.CASCADE, related_name="astria_calls")
+    prompt = models.ForeignKey(
+        Prompt, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=200)
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no answer.")
+    error = models.CharField(max_length=300, blank=True)
+    elapsed_ms = models.PositiveIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status or 'no answer'}"

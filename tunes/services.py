@@ -37,6 +37,7 @@ from packs.templating import prompt_render
 from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
+from .astria_log import calls_about
 from .models import Prompt, Tune
 
 logger = logging.getLogger(__name__)
@@ -150,19 +151,19 @@ def tune_submit(*, tune_id: int) -> None:
     if not claimed:
         return
     tune = Tune.objects.select_related("selfie_set").get(pk=tune_id)
-    client = get_client()
-    found = _tune_find(tune) if tune.submit_attempts > 1 else None
-    if found is None:
-        try:
-            found = client.tune_create(_tune_request(tune))
-        except AstriaError as exc:
-            if exc.permanent:
-                tune_fail(tune_id=tune_id, reason=f"Astria refused the photos: {exc.message}")
-                return
-            if exc.may_have_been_processed:
-                found = _tune_find(tune)
-            if found is None:
-                raise
+    with calls_about(tune_id=tune_id):
+        found = _tune_find(tune) if tune.submit_attempts > 1 else None
+        if found is None:
+            try:
+                found = get_client().tune_create(_tune_request(tune))
+            except AstriaError as exc:
+                if exc.permanent:
+                    tune_fail(tune_id=tune_id, reason=f"Astria refused the photos: {exc.message}")
+                    return
+                if exc.may_have_been_processed:
+                    found = _tune_find(tune)
+                if found is None:
+                    raise
     now = timezone.now()
     Tune.objects.filter(pk=tune_id, status=Tune.Status.SUBMITTING).update(
         status=Tune.Status.TRAINING, astria_id=found.id, eta=found.eta, submitted_at=now
@@ -203,7 +204,8 @@ def tune_sync(*, tune_id: int) -> None:
     if tune is None:
         return
     try:
-        found = get_client().tune_get(tune.astria_id)
+        with calls_about(tune_id=tune_id):
+            found = get_client().tune_get(tune.astria_id)
     except AstriaError as exc:
         if exc.permanent:
             tune_fail(tune_id=tune_id, reason=f"Astria lost the model: {exc.message}")
@@ -253,7 +255,8 @@ def prompt_submit(*, prompt_id: int) -> None:
         inpaint_faces=options.get("inpaint_faces") and options.get("super_resolution"),
     )
     try:
-        created = get_client().prompt_create(settings.FLUX_BASE_TUNE_ID, request)
+        with calls_about(tune_id=tune.pk, prompt_id=prompt_id):
+            created = get_client().prompt_create(settings.FLUX_BASE_TUNE_ID, request)
     except AstriaError as exc:
         if exc.permanent:
             prompt_fail(prompt_id=prompt_id, reason=f"Astria refused the scene: {exc.message}")
@@ -277,7 +280,8 @@ def prompt_sync(*, prompt_id: int) -> None:
     if prompt is None:
         return
     try:
-        found = get_client().prompt_get(settings.FLUX_BASE_TUNE_ID, prompt.astria_id)
+        with calls_about(tune_id=prompt.tune_id, prompt_id=prompt_id):
+            found = get_client().prompt_get(settings.FLUX_BASE_TUNE_ID, prompt.astria_id)
     except AstriaError as exc:
         if exc.permanent:
             prompt_fail(prompt_id=prompt_id, reason=f"Astria lost the scene: {exc.message}")
@@ -328,10 +332,10 @@ def tune_finish_if_done(*, tune_id: int) -> None:
         status=Tune.Status.READY, finished_at=now
     )
     if finished:
-        _ready_email(Tune.objects.select_related("owner", "pack").get(pk=tune_id))
+        ready_email_send(Tune.objects.select_related("owner", "pack").get(pk=tune_id))
 
 
-def _ready_email(tune: Tune) -> None:
+def ready_email_send(tune: Tune) -> None:
     link = settings.PUBLIC_BASE_URL + reverse("tunes:tune_detail", args=[tune.code])
     email_queue(
         email=OutgoingEmail(
@@ -356,16 +360,16 @@ def _failed_email(tune: Tune, reason: str) -> None:
     )
 
 
-def tune_fail(*, tune_id: int, reason: str) -> None:
+def tune_fail(*, tune_id: int, reason: str) -> bool:
     """Fail the tune (from any unfinished state), its open prompts too, and refund what the
-    user has not been refunded yet. Staff can retry it from admin."""
+    user has not been refunded yet. Staff can retry it from admin. False: it had finished."""
     now = timezone.now()
     with transaction.atomic():
         failed = Tune.objects.filter(
             Q(pk=tune_id) & ~Q(status__in=[Tune.Status.READY, Tune.Status.FAILED])
         ).update(status=Tune.Status.FAILED, failure_reason=reason, finished_at=now)
         if not failed:
-            return
+            return False
         Prompt.objects.filter(
             tune_id=tune_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=now)
@@ -385,6 +389,7 @@ def tune_fail(*, tune_id: int, reason: str) -> None:
         )
         _failed_email(tune, reason)
     logger.info("tune %s failed: %s", tune_id, reason)
+    return True
 
 
 def prompt_refund_amount(prompt: Prompt) -> int:

@@ -1,0 +1,276 @@
+"""Staff's view of photoshoots: find a tune, see why it is stuck (its scenes, photos, callbacks
+and Astria calls), and act on it through the same services the product uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from uploads.admin import thumbnail_html
+
+from . import services, staff
+from .models import AstriaCall, CallbackEvent, Photo, Prompt, Tune
+
+STOPPED_BY_STAFF = "Our team stopped this photoshoot."
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+    AGES = {
+        "hour": ("Started in the last hour", timedelta(hours=1)),
+        "day": ("Started in the last 24 hours", timedelta(days=1)),
+        "week": ("Started in the last 7 days", timedelta(days=7)),
+        "older": ("Older than 7 days", timedelta(days=7)),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _) in self.AGES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Tune]) -> QuerySet[Tune]:
+        if self.value() not in self.AGES:
+            return queryset
+        since = timezone.now() - self.AGES[self.value()][1]
+        if self.value() == "older":
+            return queryset.filter(created_at__lt=since)
+        return queryset.filter(created_at__gte=since)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PromptInline(ReadOnlyInline):
+    model = Prompt
+    fields = [
+        "scene",
+        "status",
+        "text_sent",
+        "num_images",
+        "result_count",
+        "astria_id",
+        "failure_reason",
+        "submitted_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="scene")
+    def scene(self, prompt: Prompt) -> str:
+        url = reverse("admin:tunes_prompt_change", args=[prompt.pk])
+        return format_html('<a href="{}">{}</a>', url, prompt.order + 1)
+
+    @admin.display(description="text")
+    def text_sent(self, prompt: Prompt) -> str:
+        return prompt.text or prompt.template
+
+
+class PhotoInline(ReadOnlyInline):
+    model = Photo
+    fields = ["thumb", "scene", "index", "width", "height", "liked", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
+        return super().get_queryset(request).select_related("tune__owner", "prompt")
+
+    @admin.display(description="photo")
+    def thumb(self, photo: Photo) -> str:
+        return thumbnail_html(photo.thumbnail, photo.tune.owner)
+
+    @admin.display(description="scene")
+    def scene(self, photo: Photo) -> int:
+        return photo.prompt.order + 1
+
+
+class CallbackEventInline(ReadOnlyInline):
+    model = CallbackEvent
+    fields = ["received_at", "kind", "scene", "astria_id"]
+    readonly_fields = fields
+    verbose_name_plural = "callbacks from Astria (newest first)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CallbackEvent]:
+        return super().get_queryset(request).select_related("prompt")
+
+    @admin.display(description="scene")
+    def scene(self, event: CallbackEvent) -> str:
+        return str(event.prompt.order + 1) if event.prompt else "—"
+
+
+class AstriaCallInline(ReadOnlyInline):
+    model = AstriaCall
+    fields = ["at", "method", "path", "status", "elapsed_ms", "error"]
+    readonly_fields = fields
+    verbose_name_plural = "calls to Astria (newest first)"
+
+
+def _each(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    act: Callable[[object], str | None],
+) -> None:
+    """Apply `act` to each object; log what it says it did, report what it refused."""
+    done = 0
+    for obj in queryset:
+        try:
+            change = act(obj)
+        except staff.CannotRetry as exc:
+            modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
+            continue
+        if change:
+            modeladmin.log_change(request, obj, change)
+            done += 1
+    modeladmin.message_user(request, f"Done for {done} of {queryset.count()}.", messages.SUCCESS)
+
+
+@admin.register(Tune)
+class TuneAdmin(admin.ModelAdmin):
+    list_display = [
+        "cover_thumb",
+        "short_code",
+        "owner",
+        "pack",
+        "status",
+        "astria_id",
+        "created_at",
+        "finished_at",
+    ]
+    list_display_links = ["cover_thumb", "short_code"]
+    list_filter = ["status", "pack", AgeFilter]
+    list_select_related = ["owner", "pack"]
+    search_fields = ["owner__email", "=code", "=astria_id"]
+    fieldsets = [
+        (None, {"fields": ["cover", "status", "failure_reason", "owner", "pack", "selfie_set"]}),
+        ("Astria", {"fields": ["code", "astria_id", "submit_attempts", "eta", "last_polled_at"]}),
+        ("Credits", {"fields": ["price"]}),
+        ("Times", {"fields": ["created_at", "submitted_at", "trained_at", "finished_at"]}),
+    ]
+    readonly_fields = [f for _, options in fieldsets for f in options["fields"]]
+    inlines = [PromptInline, PhotoInline, CallbackEventInline, AstriaCallInline]
+    actions = ["poll_now", "retry", "retry_failed_scenes", "mark_failed", "resend_ready_email"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tune]:
+        first = Photo.objects.filter(tune=OuterRef("pk")).order_by("prompt__order", "index")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(cover_name=Subquery(first.values("thumbnail")[:1]))
+        )
+
+    # Tunes start from the product, with credits; deleting one would orphan its photos.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="cover")
+    def cover_thumb(self, tune: Tune) -> str:
+        return thumbnail_html(tune.cover_name, tune.owner, size=48) if tune.cover_name else "—"
+
+    @admin.display(description="cover")
+    def cover(self, tune: Tune) -> str:
+        return thumbnail_html(tune.cover_name, tune.owner, size=192) if tune.cover_name else "—"
+
+    @admin.display(description="code")
+    def short_code(self, tune: Tune) -> str:
+        return str(tune.code)[:8]
+
+    @admin.action(description="Poll Astria now", permissions=["change"])
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
+        def poll(tune: Tune) -> str | None:
+            queued = staff.tune_poll_now(tune_id=tune.pk)
+            return f"Polled Astria now ({queued} checks)" if queued else None
+
+        _each(self, request, queryset, poll)
+
+    @admin.action(description="Retry failed photoshoots", permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
+        def retry(tune: Tune) -> str:
+            return f"Retried: back to {staff.tune_retry(tune_id=tune.pk)}"
+
+        _each(self, request, queryset, retry)
+
+    @admin.action(description="Retry the failed scenes", permissions=["change"])
+    def retry_failed_scenes(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
+        def retry_scenes(tune: Tune) -> str | None:
+            failed = list(tune.prompts.filter(status=Prompt.Status.FAILED))
+            for prompt in failed:
+                staff.prompt_retry(prompt_id=prompt.pk)
+            return f"Retried {len(failed)} failed scenes" if failed else None
+
+        _each(self, request, queryset, retry_scenes)
+
+    @admin.action(description="Mark failed, with a refund", permissions=["change"])
+    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
+        def fail(tune: Tune) -> str | None:
+            stopped = services.tune_fail(tune_id=tune.pk, reason=STOPPED_BY_STAFF)
+            return "Marked failed, credits refunded" if stopped else None
+
+        _each(self, request, queryset, fail)
+
+    @admin.action(description="Send the ready e-mail again", permissions=["change"])
+    def resend_ready_email(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
+        def resend(tune: Tune) -> str | None:
+            sent = staff.tune_ready_email_resend(tune_id=tune.pk)
+            return "Sent the ready e-mail again" if sent else None
+
+        _each(self, request, queryset, resend)
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    """Scenes one by one: find a failed one across tunes, read why, send it again."""
+
+    list_display = ["__str__", "tune_owner", "status", "astria_id", "submitted_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["tune__owner"]
+    search_fields = ["tune__owner__email", "=tune__code", "=astria_id"]
+    fields = [
+        "tune",
+        "status",
+        "failure_reason",
+        "template",
+        "text",
+        "num_images",
+        "options",
+        "result_count",
+        "astria_id",
+        "submitted_at",
+        "finished_at",
+        "last_polled_at",
+    ]
+    readonly_fields = fields
+    actions = ["retry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="owner")
+    def tune_owner(self, prompt: Prompt) -> str:
+        return prompt.tune.owner.email
+
+    @admin.action(description="Retry failed scenes", permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[Prompt]) -> None:
+        def retry(prompt: Prompt) -> str:
+            staff.prompt_retry(prompt_id=prompt.pk)
+            return "Retried"
+
+        _each(self, request, queryset, retry)

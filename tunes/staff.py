@@ -1,0 +1,113 @@
+"""What staff do to photoshoots from admin: poll Astria now, retry what failed, stop a tune
+with a refund, send the ready e-mail again. Each calls the lifecycle services the product uses.
+
+A retry is on the house: the refund the failure gave stays with the user, and the ledger's
+one-refund-per-cause rule means a second failure refunds nothing more.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import services
+from .models import Prompt, Tune
+
+
+class CannotRetry(Exception):
+    """A retry that does not apply; the message says why, for the staff member."""
+
+
+def _prompts_reopen(queryset: object) -> list[int]:
+    """Failed prompts back to waiting, as if never sent; returns their ids."""
+    ids = list(queryset.filter(status=Prompt.Status.FAILED).values_list("pk", flat=True))
+    Prompt.objects.filter(pk__in=ids, status=Prompt.Status.FAILED).update(
+        status=Prompt.Status.WAITING,
+        failure_reason="",
+        astria_id=None,
+        text="",
+        result_count=None,
+        submitted_at=None,
+        finished_at=None,
+        last_polled_at=None,
+    )
+    return ids
+
+
+def tune_retry(*, tune_id: int) -> str:
+    """Take a failed tune up again from where it stopped: not sent → send it; sent but not
+    trained → follow its training again (with a fresh deadline); trained → send the scenes
+    that failed. Returns the status it went back to; raises CannotRetry if it has not failed."""
+    from .tasks import prompt_submit, tune_submit, tune_sync
+
+    tune = Tune.objects.filter(pk=tune_id, status=Tune.Status.FAILED).first()
+    if tune is None:
+        raise CannotRetry("Only a failed photoshoot can be retried.")
+    if tune.astria_id is None:
+        status, queue = Tune.Status.QUEUED, lambda ids: tune_submit.delay(tune_id)
+    elif tune.trained_at is None:
+        status, queue = Tune.Status.TRAINING, lambda ids: tune_sync.delay(tune_id)
+    else:
+        status = Tune.Status.GENERATING
+
+        def queue(ids: list[int]) -> None:
+            for prompt_id in ids:
+                prompt_submit.delay(prompt_id)
+
+    with transaction.atomic():
+        reopened = Tune.objects.filter(pk=tune_id, status=Tune.Status.FAILED).update(
+            status=status,
+            failure_reason="",
+            finished_at=None,
+            last_polled_at=None,
+            # A tune followed again gets a whole training deadline from now.
+            submitted_at=timezone.now() if status == Tune.Status.TRAINING else tune.submitted_at,
+        )
+        if not reopened:
+            raise CannotRetry("Only a failed photoshoot can be retried.")
+        ids = _prompts_reopen(tune.prompts.all())
+        transaction.on_commit(lambda: queue(ids))
+    return status
+
+
+def prompt_retry(*, prompt_id: int) -> None:
+    """Send one failed scene of a trained photoshoot again; its photos join the gallery."""
+    from .tasks import prompt_submit
+
+    prompt = Prompt.objects.select_related("tune").filter(pk=prompt_id).first()
+    if prompt is None or prompt.status != Prompt.Status.FAILED:
+        raise CannotRetry("Only a failed scene can be retried.")
+    if prompt.tune.status not in (Tune.Status.GENERATING, Tune.Status.READY):
+        raise CannotRetry("Its photoshoot is not running or ready: retry the photoshoot instead.")
+    with transaction.atomic():
+        if _prompts_reopen(Prompt.objects.filter(pk=prompt_id)):
+            transaction.on_commit(lambda: prompt_submit.delay(prompt_id))
+
+
+def tune_poll_now(*, tune_id: int) -> int:
+    """Ask Astria about the tune and its open scenes now instead of waiting for the sweep;
+    a tune stuck before Astria has it is sent again. Returns how many checks were queued."""
+    from .tasks import prompt_sync, tune_submit, tune_sync
+
+    tune = Tune.objects.get(pk=tune_id)
+    if tune.status in (Tune.Status.QUEUED, Tune.Status.SUBMITTING) and tune.astria_id is None:
+        tune_submit.delay(tune_id)
+        return 1
+    if tune.status == Tune.Status.TRAINING:
+        tune_sync.delay(tune_id)
+        return 1
+    if tune.status != Tune.Status.GENERATING:
+        return 0
+    submitted = tune.prompts.filter(status=Prompt.Status.SUBMITTED).values_list("pk", flat=True)
+    for prompt_id in submitted:
+        prompt_sync.delay(prompt_id)
+    return len(submitted)
+
+
+def tune_ready_email_resend(*, tune_id: int) -> bool:
+    """Send the "your photos are ready" e-mail again; False unless the tune is ready."""
+    tune = Tune.objects.select_related("owner", "pack").filter(pk=tune_id).first()
+    if tune is None or tune.status != Tune.Status.READY:
+        return False
+    services.ready_email_send(tune)
+    return True
