@@ -7,7 +7,10 @@ one-refund-per-cause rule means a second failure refunds nothing more.
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import services
@@ -18,20 +21,30 @@ class CannotRetry(Exception):
     """A retry that does not apply; the message says why, for the staff member."""
 
 
-def _prompts_reopen(queryset: object) -> list[int]:
-    """Failed prompts back to waiting, as if never sent; returns their ids."""
-    ids = list(queryset.filter(status=Prompt.Status.FAILED).values_list("pk", flat=True))
-    Prompt.objects.filter(pk__in=ids, status=Prompt.Status.FAILED).update(
-        status=Prompt.Status.WAITING,
-        failure_reason="",
-        astria_id=None,
-        text="",
-        result_count=None,
-        submitted_at=None,
-        finished_at=None,
-        last_polled_at=None,
-    )
-    return ids
+def _prompts_reopen(queryset: QuerySet[Prompt]) -> list[int]:
+    """Failed prompts back to waiting, as if never sent; returns their ids.
+
+    Astria de-duplicates prompts by their attributes (CONTRACT §4): one sent again unchanged
+    gets its failed self back. So a prompt that reached Astria gets another seed."""
+    reopened = []
+    for prompt in queryset.filter(status=Prompt.Status.FAILED):
+        options = dict(prompt.options)
+        if prompt.astria_id is not None:
+            seed = options.get("seed")
+            options["seed"] = seed + 1 if seed is not None else secrets.randbelow(2**31)
+        if Prompt.objects.filter(pk=prompt.pk, status=Prompt.Status.FAILED).update(
+            status=Prompt.Status.WAITING,
+            options=options,
+            failure_reason="",
+            astria_id=None,
+            text="",
+            result_count=None,
+            submitted_at=None,
+            finished_at=None,
+            last_polled_at=None,
+        ):
+            reopened.append(prompt.pk)
+    return reopened
 
 
 def tune_retry(*, tune_id: int) -> str:

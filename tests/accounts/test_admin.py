@@ -59,3 +59,65 @@ def test_a_creative_without_user_permissions_cannot_see_users(client, creative, 
     client.force_login(creative)
     assert client.get("/admin/accounts/user/").status_code == 403
     assert client.get(f"/admin/accounts/user/{owner.pk}/change/").status_code == 403
+
+
+def test_staff_grants_credits_through_the_ledger(client, staff, owner):
+    from django.contrib.admin.models import LogEntry
+
+    from accounts.models import CreditEntry
+
+    client.force_login(staff)
+    page = client.get(f"/admin/accounts/user/{owner.pk}/change/")
+    assert b"Grant or take credits" in page.content
+
+    response = client.post(
+        f"/admin/accounts/user/{owner.pk}/credits/",
+        {"amount": "15", "reason": "Sorry for the wait"},
+    )
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.credits == 15
+    entry = CreditEntry.objects.get(user=owner)
+    assert (entry.kind, entry.amount, entry.reason, entry.created_by) == (
+        "grant",
+        15,
+        "Sorry for the wait",
+        staff,
+    )
+    assert LogEntry.objects.get(object_id=str(owner.pk)).get_change_message() == (
+        "Credits +15: Sorry for the wait"
+    )
+    # The balance and the ledger are on the user's page.
+    page = client.get(f"/admin/accounts/user/{owner.pk}/change/").content.decode()
+    assert "Sorry for the wait" in page and "staff@example.com" in page
+
+
+def test_taking_more_credits_than_the_balance_changes_nothing(client, staff, owner):
+    from accounts.credits import credits_grant
+    from accounts.models import CreditEntry
+
+    credits_grant(user=owner, amount=5, reason="Welcome credits")
+    client.force_login(staff)
+    url = f"/admin/accounts/user/{owner.pk}/credits/"
+    response = client.post(url, {"amount": "-6", "reason": "Chargeback"})
+    assert response.status_code == 200
+    assert "owner@example.com has 5 credits: take at most that many." in response.content.decode()
+    for bad in ({"amount": "0", "reason": "x"}, {"amount": "ten", "reason": "x"}, {"amount": "3"}):
+        assert client.post(url, bad).status_code == 200
+    owner.refresh_from_db()
+    assert owner.credits == 5
+    assert CreditEntry.objects.filter(user=owner).count() == 1
+
+    client.post(url, {"amount": "-5", "reason": "Chargeback"})
+    owner.refresh_from_db()
+    assert owner.credits == 0
+
+
+def test_a_creative_cannot_grant_credits(client, creative, owner):
+    client.force_login(creative)
+    response = client.post(
+        f"/admin/accounts/user/{owner.pk}/credits/", {"amount": "100", "reason": "For me"}
+    )
+    assert response.status_code == 403
+    owner.refresh_from_db()
+    assert owner.credits == 0
