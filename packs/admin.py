@@ -1,10 +1,16 @@
-"""A first pack editor: prompts inline, templates checked on save (issue 6 builds on it)."""
+"""The pack editor, for creatives and staff: prompts inline in their order, each template
+checked as it is saved and shown as Astria will receive it for every class. The studio app
+adds the previews (linked from this page)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from .models import Pack, PackPrompt, PackSample
+from .templating import TRIGGER_WORD, TemplateError, prompt_render
 
 
 class PackPromptInline(admin.StackedInline):
@@ -13,6 +19,7 @@ class PackPromptInline(admin.StackedInline):
     fields = [
         "order",
         "template",
+        "rendered",
         "num_images",
         "aspect_ratio",
         "seed",
@@ -21,6 +28,32 @@ class PackPromptInline(admin.StackedInline):
         "face_correct",
         "inpaint_faces",
     ]
+    readonly_fields = ["rendered"]
+
+    @admin.display(description="as Astria receives it")
+    def rendered(self, prompt: PackPrompt) -> str:
+        """The text for each class the prompt is for, with TUNE_ID for the customer's LoRA."""
+        if not prompt.pk:
+            return "Shown once saved."
+        classes = prompt.classes or prompt.pack.classes
+        try:
+            lines = [
+                (
+                    subject_class,
+                    prompt_render(
+                        prompt.template,
+                        tune_id="TUNE_ID",
+                        token=TRIGGER_WORD,
+                        subject_class=subject_class,
+                    ),
+                )
+                for subject_class in classes
+            ]
+        except TemplateError as exc:
+            return str(exc)
+        return format_html_join(
+            "", '<div class="rendered-prompt"><strong>{}</strong>: <code>{}</code></div>', lines
+        ) or format_html("<em>{}</em>", "The pack is for no class yet.")
 
 
 class PackSampleInline(admin.TabularInline):
@@ -30,7 +63,15 @@ class PackSampleInline(admin.TabularInline):
 
 @admin.register(Pack)
 class PackAdmin(admin.ModelAdmin):
-    list_display = ["title", "price", "is_active", "order"]
+    list_display = ["title", "price", "prompt_count", "is_active", "order"]
     list_editable = ["is_active", "order"]
+    search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [PackPromptInline, PackSampleInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Pack]:
+        return super().get_queryset(request).annotate(prompt_total=Count("prompts"))
+
+    @admin.display(description="prompts", ordering="prompt_total")
+    def prompt_count(self, pack: Pack) -> int:
+        return pack.prompt_total

@@ -83,6 +83,16 @@ class PackPrompt(models.Model):
     def __str__(self) -> str:
         return self.template[:60]
 
+    def astria_options(self) -> dict[str, object]:
+        """The options sent with the prompt, copied when a tune starts or a preview runs."""
+        return {
+            "aspect_ratio": self.aspect_ratio,
+            "seed": self.seed,
+            "super_resolution": self.super_resolution,
+            "face_correct": self.face_correct,
+            "inpaint_faces": self.inpaint_faces,
+        }
+
     def clean(self) -> None:
         try:
             template_check(self.template)

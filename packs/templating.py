@@ -14,6 +14,7 @@ import string
 PLACEHOLDERS = ("subject", "token", "class")
 MAX_LENGTH = 1000
 LORA_STRENGTH = 1
+TRIGGER_WORD = "ohwx"  # the token every LoRA is trained to recognise (Astria's default)
 
 
 class TemplateError(ValueError):
@@ -38,7 +39,7 @@ def template_check(template: str) -> None:
         raise TemplateError("The template must name the person with {subject}.")
 
 
-def prompt_render(template: str, *, tune_id: int, token: str, subject_class: str) -> str:
+def prompt_render(template: str, *, tune_id: int | str, token: str, subject_class: str) -> str:
     """The text Astria receives for one pack prompt and one trained LoRA."""
     template_check(template)
     body = template.format(

@@ -6,9 +6,11 @@ from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 from accounts.models import User
+from studio.roles import CREATIVES, creatives_group_ensure
 from uploads.storage import new_key
 
 PASSWORD = "a-long-test-password-42"
@@ -37,16 +39,18 @@ class StaffFactory(UserFactory):
 
 
 class CreativeFactory(UserFactory):
-    """Staff status (admin needs it) and the Creatives group; the group's permissions come
-    with the packs admin."""
+    """Staff status (admin needs it) and the Creatives group the studio migration makes.
+
+    Transactional tests empty the database, group included: it is made again here from the
+    same definition the migration uses."""
 
     is_staff = True
 
     @factory.post_generation
     def creatives_group(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
-            group, _ = Group.objects.get_or_create(name="Creatives")
-            obj.groups.add(group)
+            creatives_group_ensure(django_apps)
+            obj.groups.add(Group.objects.get(name=CREATIVES))
 
 
 class PackFactory(factory.django.DjangoModelFactory):

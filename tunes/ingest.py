@@ -83,7 +83,7 @@ def result_fetch(url: str) -> Fetched:
         raise IngestError("the result is not an image", transient=False) from None
 
 
-def _thumbnail(content: bytes) -> bytes:
+def thumbnail_jpeg(content: bytes) -> bytes:
     with Image.open(io.BytesIO(content)) as image:
         thumb = image.convert("RGB")
         thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
@@ -103,7 +103,7 @@ def photo_ingest(*, prompt_id: int, index: int, url: str) -> Photo | None:
     store = storage.storage()
     image = store.save(storage.new_key(owner, "photos", ".jpg"), ContentFile(fetched.content))
     thumb = store.save(
-        storage.new_key(owner, "photos", "-thumb.jpg"), ContentFile(_thumbnail(fetched.content))
+        storage.new_key(owner, "photos", "-thumb.jpg"), ContentFile(thumbnail_jpeg(fetched.content))
     )
     try:
         return Photo.objects.create(

@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from datetime import timedelta
 from tempfile import SpooledTemporaryFile
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -32,8 +33,9 @@ from accounts.services import OutgoingEmail, email_queue
 from astria.client import get_client
 from astria.errors import AstriaError
 from astria.schemas import PromptCreate, TuneCreate
+from astria.schemas import Tune as AstriaTune
 from packs.models import Pack
-from packs.templating import prompt_render
+from packs.templating import TRIGGER_WORD, prompt_render
 from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
@@ -41,8 +43,6 @@ from .astria_log import calls_about
 from .models import Prompt, Tune
 
 logger = logging.getLogger(__name__)
-
-TRIGGER_WORD = "ohwx"  # the "token" Astria trains the LoRA to recognise
 
 
 class CannotStart(Exception):
@@ -116,7 +116,7 @@ def _tune_create(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: 
                 pack_prompt=pack_prompt,
                 template=pack_prompt.template,
                 num_images=pack_prompt.num_images,
-                options=_prompt_options(pack_prompt),
+                options=pack_prompt.astria_options(),
                 order=order,
             )
             prompt.callback_secret_hash = secret_hash(callback_secret("prompt", prompt.code))
@@ -126,16 +126,6 @@ def _tune_create(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: 
 
         transaction.on_commit(lambda: tune_submit.delay(tune.pk))
     return tune
-
-
-def _prompt_options(pack_prompt: object) -> dict[str, object]:
-    return {
-        "aspect_ratio": pack_prompt.aspect_ratio,
-        "seed": pack_prompt.seed,
-        "super_resolution": pack_prompt.super_resolution,
-        "face_correct": pack_prompt.face_correct,
-        "inpaint_faces": pack_prompt.inpaint_faces,
-    }
 
 
 # --- Submit the tune --------------------------------------------------------------------------
@@ -152,7 +142,7 @@ def tune_submit(*, tune_id: int) -> None:
         return
     tune = Tune.objects.select_related("selfie_set").get(pk=tune_id)
     with calls_about(tune_id=tune_id):
-        found = _tune_find(tune) if tune.submit_attempts > 1 else None
+        found = tune_find_by_title(tune.astria_title) if tune.submit_attempts > 1 else None
         if found is None:
             try:
                 found = get_client().tune_create(_tune_request(tune))
@@ -161,7 +151,7 @@ def tune_submit(*, tune_id: int) -> None:
                     tune_fail(tune_id=tune_id, reason=f"Astria refused the photos: {exc.message}")
                     return
                 if exc.may_have_been_processed:
-                    found = _tune_find(tune)
+                    found = tune_find_by_title(tune.astria_title)
                 if found is None:
                     raise
     now = timezone.now()
@@ -172,10 +162,10 @@ def tune_submit(*, tune_id: int) -> None:
     tune_sync(tune_id=tune_id)
 
 
-def _tune_find(tune: Tune) -> object | None:
+def tune_find_by_title(title: str) -> AstriaTune | None:
     """Our tune at Astria, by its unique title (a create that answered 504 usually happened)."""
     for found in get_client().tunes_list():
-        if found.title == tune.astria_title:
+        if found.title == title:
             return found
     return None
 
@@ -243,16 +233,11 @@ def prompt_submit(*, prompt_id: int) -> None:
         token=TRIGGER_WORD,
         subject_class=tune.subject_class,
     )
-    options = prompt.options
-    request = PromptCreate(
+    request = prompt_request(
         text=text,
         num_images=prompt.num_images,
+        options=prompt.options,
         callback=callback_url("prompt", prompt.code),
-        seed=options.get("seed"),
-        aspect_ratio=options.get("aspect_ratio"),
-        super_resolution=options.get("super_resolution"),
-        face_correct=options.get("face_correct"),
-        inpaint_faces=options.get("inpaint_faces") and options.get("super_resolution"),
     )
     try:
         with calls_about(tune_id=tune.pk, prompt_id=prompt_id):
@@ -268,6 +253,22 @@ def prompt_submit(*, prompt_id: int) -> None:
     # A callback that came before the id was saved was ignored (and a de-duplicated prompt
     # may be finished already): look once now.
     prompt_sync(prompt_id=prompt_id)
+
+
+def prompt_request(
+    *, text: str, num_images: int, options: dict[str, Any], callback: str | None
+) -> PromptCreate:
+    """What Astria receives for a rendered prompt and the options copied from its pack."""
+    return PromptCreate(
+        text=text,
+        num_images=num_images,
+        callback=callback,
+        seed=options.get("seed"),
+        aspect_ratio=options.get("aspect_ratio"),
+        super_resolution=options.get("super_resolution"),
+        face_correct=options.get("face_correct"),
+        inpaint_faces=options.get("inpaint_faces") and options.get("super_resolution"),
+    )
 
 
 # --- Prompt done: collect the photos ----------------------------------------------------------

@@ -18,7 +18,7 @@ RETRY = {
 }
 
 
-def _backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
+def backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
     """Schedule a retry with exponential backoff and jitter; a 504 waits longer before
     looking again. The task returns what this returns: raising Retry instead would also escape
     from eager runs (tests), which Celery only re-runs for a returned Retry."""
@@ -38,7 +38,7 @@ def tune_submit(self: object, tune_id: int) -> Retry | None:
     try:
         services.tune_submit(tune_id=tune_id)
     except AstriaError as exc:
-        return _backoff(self, exc)
+        return backoff(self, exc)
 
 
 @shared_task(**RETRY)
@@ -46,7 +46,7 @@ def tune_sync(self: object, tune_id: int) -> Retry | None:
     try:
         services.tune_sync(tune_id=tune_id)
     except AstriaError as exc:
-        return _backoff(self, exc)
+        return backoff(self, exc)
 
 
 @shared_task(**RETRY)
@@ -54,7 +54,7 @@ def prompt_submit(self: object, prompt_id: int) -> Retry | None:
     try:
         services.prompt_submit(prompt_id=prompt_id)
     except AstriaError as exc:
-        return _backoff(self, exc)
+        return backoff(self, exc)
 
 
 @shared_task(**RETRY)
@@ -62,7 +62,7 @@ def prompt_sync(self: object, prompt_id: int) -> Retry | None:
     try:
         services.prompt_sync(prompt_id=prompt_id)
     except AstriaError as exc:
-        return _backoff(self, exc)
+        return backoff(self, exc)
 
 
 @shared_task(**RETRY)
@@ -72,7 +72,7 @@ def photo_ingest(self: object, prompt_id: int, index: int, url: str) -> Retry | 
         ingest.photo_ingest(prompt_id=prompt_id, index=index, url=url)
     except ingest.IngestError as exc:
         if exc.transient and self.request.retries < self.max_retries:
-            return _backoff(self, exc)
+            return backoff(self, exc)
         services.prompt_fail(prompt_id=prompt_id, reason=f"A photo could not be copied: {exc}")
         return None
     services.prompt_complete_if_done(prompt_id=prompt_id)

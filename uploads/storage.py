@@ -41,12 +41,18 @@ def is_s3(store: Storage) -> bool:
     return hasattr(store, "bucket_name")
 
 
-def owner_prefix(user: User) -> str:
+# Objects of no user: what the creatives' pack previews make of sample subjects.
+STUDIO_PREFIX = "studio"
+
+
+def owner_prefix(user: User | None) -> str:
     """A stable, opaque folder per user (no id or e-mail in object keys)."""
+    if user is None:
+        return STUDIO_PREFIX
     return "u/" + salted_hmac("uploads.owner-prefix", str(user.pk)).hexdigest()[:20]
 
 
-def new_key(user: User, folder: str, suffix: str = "") -> str:
+def new_key(user: User | None, folder: str, suffix: str = "") -> str:
     return f"{owner_prefix(user)}/{folder}/{secrets.token_urlsafe(18)}{suffix}"
 
 
@@ -81,9 +87,9 @@ def direct_upload_grant(token: str, *, user: User) -> dict[str, Any] | None:
     return grant if grant.get("user") == user.pk else None
 
 
-def private_url(name: str, *, owner: User) -> str:
+def private_url(name: str, *, owner: User | None) -> str:
     """A short-lived URL for one private object of `owner` (only they and staff can open a
-    local one; the token names the object, never the user)."""
+    local one; the token names the object, never the user). `owner=None`: a studio object."""
     store = storage()
     if is_s3(store):
         return store.url(name)

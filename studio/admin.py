@@ -1,0 +1,198 @@
+"""The studio in admin: staff train sample subjects; creatives run a pack's prompts on one and
+see each prompt beside what it made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+
+from packs.models import Pack
+from uploads import storage
+from uploads.admin import thumbnail_html
+from uploads.models import Selfie
+
+from . import services
+from .models import PackPreview, PreviewShot, PreviewSubject
+
+OPEN = [PreviewShot.Status.WAITING, PreviewShot.Status.SUBMITTED]
+
+
+@admin.register(PreviewSubject)
+class PreviewSubjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "subject_class", "status", "astria_id", "trained_at"]
+    list_select_related = ["selfie_set"]
+    fields = [
+        "name",
+        "selfie_set",
+        "samples",
+        "subject_class",
+        "status",
+        "failure_reason",
+        "astria_id",
+        "trained_at",
+    ]
+    readonly_fields = [
+        "samples",
+        "subject_class",
+        "status",
+        "failure_reason",
+        "astria_id",
+        "trained_at",
+    ]
+    actions = ["train"]
+
+    @admin.display(description="sample photos")
+    def samples(self, subject: PreviewSubject) -> str:
+        if not subject.pk:
+            return "—"
+        selfies = Selfie.objects.filter(
+            selfie_set=subject.selfie_set_id, status=Selfie.Status.READY
+        ).select_related("selfie_set__owner")
+        return format_html_join(
+            " ",
+            "{}",
+            ((thumbnail_html(s.thumbnail, s.selfie_set.owner, size=64),) for s in selfies),
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: PreviewSubject, form: Any, change: bool
+    ) -> None:
+        """A new subject starts training as soon as it is saved."""
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._train(request, obj)
+
+    @admin.action(description="Train again at Astria", permissions=["change"])
+    def train(self, request: HttpRequest, queryset: QuerySet[PreviewSubject]) -> None:
+        for subject in queryset.select_related("selfie_set__owner"):
+            if self._train(request, subject):
+                self.log_change(request, subject, "Sent to Astria for training")
+
+    def _train(self, request: HttpRequest, subject: PreviewSubject) -> bool:
+        try:
+            services.subject_train(subject=subject)
+        except services.CannotPreview as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return False
+        self.message_user(request, f"{subject.name} is training; it is ready in a few minutes.")
+        return True
+
+
+class PreviewStartForm(forms.Form):
+    pack = forms.ModelChoiceField(Pack.objects.all())
+    subject = forms.ModelChoiceField(
+        PreviewSubject.objects.filter(status=PreviewSubject.Status.READY),
+        help_text="A sample person trained for previews. Pick one of a class the pack is for.",
+    )
+
+
+def shots_html(preview: PackPreview) -> str:
+    """Each prompt beside what it made: its template, the text sent, and the images."""
+    rows = []
+    for shot in preview.shots.all():
+        images = format_html_join(
+            " ",
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="Result {}"'
+            ' width="160" height="160" style="object-fit:cover"></a>',
+            (
+                (
+                    storage.private_url(pair["image"], owner=None),
+                    storage.private_url(pair["thumbnail"], owner=None),
+                    index + 1,
+                )
+                for index, pair in enumerate(shot.images)
+            ),
+        )
+        status = shot.get_status_display()
+        if shot.failure_reason:
+            status = f"{status}: {shot.failure_reason}"
+        rows.append((shot.order + 1, shot.template, shot.text, status, images or "…"))
+    body = format_html_join(
+        "",
+        '<tr class="preview-shot"><td>{}</td><td>{}<br><code>{}</code></td>'
+        '<td class="status">{}</td><td class="images">{}</td></tr>',
+        rows,
+    )
+    return format_html(
+        '<table class="preview-shots"><thead><tr><th>#</th><th>Prompt, and as sent</th>'
+        "<th>Status</th><th>Results</th></tr></thead><tbody>{}</tbody></table>",
+        body,
+    )
+
+
+@admin.register(PackPreview)
+class PackPreviewAdmin(admin.ModelAdmin):
+    list_display = ["pack", "subject", "requested_by", "progress", "created_at"]
+    list_filter = ["pack"]
+    list_select_related = ["pack", "subject", "requested_by"]
+    fields = ["pack", "subject", "requested_by", "created_at", "results"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PackPreview]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                shot_total=Count("shots"),
+                shots_open=Count("shots", filter=Q(shots__status__in=OPEN)),
+            )
+        )
+
+    @admin.display(description="progress")
+    def progress(self, preview: PackPreview) -> str:
+        if preview.shots_open:
+            return f"{preview.shot_total - preview.shots_open} of {preview.shot_total} done"
+        return "Finished"
+
+    @admin.display(description="results")
+    def results(self, preview: PackPreview) -> str:
+        return shots_html(preview)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a preview is a record of what a pack made at one moment
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kw: Any):
+        obj = context.get("original")
+        context["still_working"] = bool(obj and obj.shots_open)
+        return super().render_change_form(request, context, *args, **kw)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """Start a preview: a pack and a trained subject; then its page, which fills in."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PreviewStartForm(request.POST or None, initial={"pack": request.GET.get("pack")})
+        if request.method == "POST" and form.is_valid():
+            try:
+                preview = services.preview_start(
+                    pack=form.cleaned_data["pack"],
+                    subject=form.cleaned_data["subject"],
+                    user=request.user,
+                )
+            except services.CannotPreview as exc:
+                form.add_error("subject", str(exc))
+            else:
+                self.log_addition(request, preview, "Started a preview")
+                return redirect("admin:studio_packpreview_change", preview.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": "Preview a pack",
+            "subjects_ready": PreviewSubject.objects.filter(
+                status=PreviewSubject.Status.READY
+            ).exists(),
+        }
+        return TemplateResponse(request, "admin/studio/packpreview/start.html", context)
