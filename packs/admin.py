@@ -4,17 +4,39 @@ adds the previews (linked from this page)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from uploads.models import SubjectClass
+
 from .models import Pack, PackPrompt, PackSample
 from .templating import TRIGGER_WORD, TemplateError, prompt_render
 
 
+def classes_field(help_text: str) -> forms.MultipleChoiceField:
+    """Tick boxes for the JSON list of classes, instead of typing JSON."""
+    return forms.MultipleChoiceField(
+        choices=SubjectClass.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=help_text,
+    )
+
+
+class PackForm(forms.ModelForm):
+    classes = classes_field("Who the pack is for; it is offered only for these.")
+
+
+class PackPromptForm(forms.ModelForm):
+    classes = classes_field("Only for these classes; none ticked: every class of the pack.")
+
+
 class PackPromptInline(admin.StackedInline):
     model = PackPrompt
+    form = PackPromptForm
     extra = 0
     fields = [
         "order",
@@ -63,6 +85,7 @@ class PackSampleInline(admin.TabularInline):
 
 @admin.register(Pack)
 class PackAdmin(admin.ModelAdmin):
+    form = PackForm
     list_display = ["title", "price", "prompt_count", "is_active", "order"]
     list_editable = ["is_active", "order"]
     search_fields = ["title", "slug"]

@@ -78,7 +78,7 @@ def test_a_creative_adds_a_pack_and_reorders_packs(client, creative, pack):
             "title": "Van Gogh",
             "slug": "van-gogh",
             "price": "8",
-            "classes": '["woman"]',
+            "classes": ["woman"],
             "is_active": "on",
             "order": "0",
             "prompts-TOTAL_FORMS": "1",
@@ -86,12 +86,12 @@ def test_a_creative_adds_a_pack_and_reorders_packs(client, creative, pack):
             "prompts-0-num_images": "4",
             "prompts-0-aspect_ratio": "1:1",
             "prompts-0-order": "0",
-            "prompts-0-classes": "[]",
         }
     )
     response = client.post("/admin/packs/pack/add/", data)
     assert response.status_code == 302
     added = Pack.objects.get(slug="van-gogh")
+    assert added.classes == ["woman"]
     assert list(added.prompts.values_list("template", flat=True)) == [
         "{subject} painted in swirling brushstrokes"
     ]

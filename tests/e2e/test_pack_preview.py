@@ -1,0 +1,77 @@
+"""A creative in Chromium edits a pack prompt, sees it rendered, previews the pack on a sample
+subject and watches the results arrive beside the prompts (a real worker, the sandbox)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from studio import services
+from studio.models import PreviewShot, PreviewSubject
+from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
+from tests.conftest import wait_until
+from tests.e2e.test_uploads_flow import log_in
+from tests.tunes.conftest import pack, portal, ready_selfie_set  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.chromium, pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def worker_env(portal, live_server):  # noqa: F811
+    return {
+        "PUBLIC_BASE_URL": live_server.url,
+        "ASTRIA_BASE_URL": portal.url,
+        "ASTRIA_API_KEY": "sd_sandbox",
+        "ASTRIA_RETRY_SECONDS": "1",
+        "PREVIEW_POLL_SECONDS": "1",
+    }
+
+
+def test_a_creative_edits_a_prompt_and_previews_the_pack(
+    page,
+    portal,  # noqa: F811
+    pack,  # noqa: F811
+    staff,
+    creative,
+    celery_worker,
+    tmp_path,
+):
+    portal.configure(train_seconds=1, generate_seconds=2)
+    subject = PreviewSubject.objects.create(name="Anna", selfie_set=ready_selfie_set(staff))
+    services.subject_train(subject=subject)
+    wait_until(lambda: PreviewSubject.objects.get(pk=subject.pk).status != "training", timeout=60)
+    subject.refresh_from_db()
+    assert subject.status == "ready", subject.failure_reason
+
+    log_in(page, creative.email)
+    page.goto(f"/admin/packs/pack/{pack.pk}/change/")
+    page.locator("textarea[name='prompts-0-template']").fill("{subject} in a tweed jacket, autumn")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    rendered = page.locator(".inline-related").first.locator(".rendered-prompt")
+    expect(rendered).to_have_text(
+        [
+            "man: <lora:TUNE_ID:1> ohwx man in a tweed jacket, autumn",
+            "woman: <lora:TUNE_ID:1> ohwx woman in a tweed jacket, autumn",
+        ]
+    )
+
+    page.screenshot(path=str(tmp_path / "pack-editor.png"), full_page=True)
+
+    page.get_by_role("link", name="Preview this pack").click()
+    page.get_by_label("Subject").select_option(label="Anna (woman)")
+    page.get_by_role("button", name="Run the preview").click()
+
+    shots = page.locator("tr.preview-shot")
+    expect(shots).to_have_count(3)
+    expect(shots.first).to_contain_text("{subject} in a tweed jacket, autumn")
+    expect(shots.first).to_contain_text(f"<lora:{subject.astria_id}:1> ohwx woman in a tweed")
+    # The page refreshes itself until every prompt has its two images.
+    expect(page.locator("tr.preview-shot .images img")).to_have_count(6, timeout=60_000)
+    page.wait_for_function(
+        "[...document.querySelectorAll('tr.preview-shot .images img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    expect(shots.first.locator(".status")).to_have_text("Done")
+    page.screenshot(path=str(tmp_path / "pack-preview.png"), full_page=True)
+    assert list(PreviewShot.objects.values_list("status", flat=True)) == ["done"] * 3
