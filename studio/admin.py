@@ -49,6 +49,12 @@ class PreviewSubjectAdmin(admin.ModelAdmin):
     ]
     actions = ["train"]
 
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # The sample photos are a staff account's selfies: only for those who may see selfies.
+        if request.user.has_perm("uploads.view_selfieset"):
+            return self.fields
+        return [f for f in self.fields if f != "samples"]
+
     @admin.display(description="sample photos")
     def samples(self, subject: PreviewSubject) -> str:
         if not subject.pk:

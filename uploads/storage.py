@@ -101,16 +101,26 @@ def private_url(name: str, *, owner: User | None) -> str:
 
 
 def private_name(token: str, *, viewer: User) -> str | None:
-    """The object a local signed URL stands for, if fresh and `viewer` owns it or is staff."""
+    """The object a local signed URL stands for, if fresh and `viewer` may see it."""
     try:
         name = signing.loads(token, salt=PRIVATE_SALT, max_age=settings.UPLOAD_URL_EXPIRY)
     except signing.BadSignature:
         return None
     if not isinstance(name, str):
         return None
-    if viewer.is_staff or name.startswith(owner_prefix(viewer) + "/"):
+    if name.startswith(owner_prefix(viewer) + "/") or _staff_may_view(viewer, name):
         return name
     return None
+
+
+def _staff_may_view(viewer: User, name: str) -> bool:
+    """Studio objects: any staff member. People's photos: only staff who may look at selfie
+    sets or photoshoots in admin; never a creative, even holding a signed URL."""
+    if not viewer.is_staff:
+        return False
+    if name.startswith(STUDIO_PREFIX + "/"):
+        return True
+    return viewer.has_perm("uploads.view_selfieset") or viewer.has_perm("tunes.view_tune")
 
 
 def fetch_url(name: str) -> str:

@@ -89,6 +89,13 @@ def test_a_signed_image_url_opens_only_for_its_owner_and_staff(
     assert client.get(url).status_code == 404
 
 
+def test_a_creative_holding_a_signed_url_of_someones_selfie_gets_404(
+    client, owner, creative, photo
+):
+    client.force_login(creative)
+    assert client.get(storage.private_url(photo.thumbnail, owner=owner)).status_code == 404
+
+
 def test_a_signed_image_url_expires(client, owner, photo, settings):
     url = storage.private_url(photo.thumbnail, owner=owner)
     settings.UPLOAD_URL_EXPIRY = -1
