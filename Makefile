@@ -39,6 +39,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	@# Security lint: any finding of medium severity or higher fails (low ones are explained
+	@# in the README's "Performance and reliability" section).
+	$(BIN)/bandit -q -r accounts astria packs photoshoot studio tunes uploads -ll
 
 test: lint
 	$(BIN)/pytest

@@ -1,0 +1,237 @@
+"""Every URL of the portal, from the URL resolver: who may reach it, and that nobody else can.
+
+The tables below say what guards each URL. A URL added to the portal without an entry here
+fails `test_every_url_has_an_entry`, so nobody can add a page and forget its access rule.
+Admin, allauth and the sandbox are left out: Django's admin and allauth guard their own pages
+(tested in tests/photoshoot/test_admin_access.py and tests/accounts), and the sandbox checks
+its own Bearer key (tests/astria).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests import factories
+from tests.images import photo_bytes
+from tests.tunes.conftest import ready_selfie_set
+from tunes.models import Photo, Tune
+from uploads import services as uploads
+from uploads.models import Selfie, SelfieSet
+
+pytestmark = pytest.mark.django_db
+
+LEFT_OUT = ("admin/", "accounts/", "sandbox/")
+
+
+@dataclass
+class Objects:
+    """One owner's things, and what a URL needs of them."""
+
+    selfie_set: SelfieSet
+    selfie: Selfie
+    pending: Selfie
+    tune: Tune
+    photo: Photo
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """What a request by someone else must leave as it was."""
+        return (
+            list(SelfieSet.objects.values_list("pk", "name")),
+            list(Selfie.objects.values_list("pk", "status")),
+            list(Tune.objects.values_list("pk", "status")),
+            list(Photo.objects.values_list("pk", "liked")),
+        )
+
+
+# name: (methods, URL arguments from the owner's objects). Looked up through the owner: anyone
+# else gets 404.
+OWNED: dict[str, tuple[list[str], Callable[[Objects], dict[str, Any]]]] = {
+    "uploads:set_detail": (["get"], lambda o: {"code": o.selfie_set.code}),
+    "uploads:set_rename": (["post"], lambda o: {"code": o.selfie_set.code}),
+    "uploads:set_delete": (["get", "post"], lambda o: {"code": o.selfie_set.code}),
+    "uploads:upload_start": (["post"], lambda o: {"code": o.selfie_set.code}),
+    "uploads:upload_finish": (
+        ["post"],
+        lambda o: {"code": o.selfie_set.code, "upload_code": o.pending.code},
+    ),
+    "uploads:photo_delete": (
+        ["post"],
+        lambda o: {"code": o.selfie_set.code, "photo_code": o.selfie.code},
+    ),
+    "tunes:tune_detail": (["get"], lambda o: {"code": o.tune.code}),
+    "tunes:tune_status": (["get"], lambda o: {"code": o.tune.code}),
+    "tunes:tune_zip": (["get"], lambda o: {"code": o.tune.code}),
+    "tunes:photo_detail": (["get"], lambda o: {"code": o.tune.code, "photo_code": o.photo.code}),
+    "tunes:photo_like": (["post"], lambda o: {"code": o.tune.code, "photo_code": o.photo.code}),
+    "tunes:photo_download": (
+        ["get"],
+        lambda o: {"code": o.tune.code, "photo_code": o.photo.code},
+    ),
+}
+# The owner's object travels in the query or the form instead of the path.
+OWNED_IN_REQUEST: dict[str, tuple[str, Callable[[Objects], dict[str, str]]]] = {
+    "tunes:tune_new": ("get", lambda o: {"set": str(o.selfie_set.code)}),
+    "tunes:tune_start": (
+        "post",
+        lambda o: {
+            "selfie_set": str(o.selfie_set.code),
+            "pack": o.tune.pack.slug,
+            "start_token": str(uuid.uuid4()),
+        },
+    ),
+}
+# The signed-in user's own pages: no object of anyone else to reach.
+ACCOUNT = {
+    "home": ["get"],
+    "profile": ["get"],
+    "uploads:set_list": ["get"],
+    "uploads:set_create": ["get", "post"],
+    "tunes:dashboard": ["get"],
+}
+# A signed, expiring token in the query is the key (tests/uploads/test_access.py).
+TOKEN = {
+    "uploads:direct_upload": ["post"],
+    "uploads:private_file": ["get"],
+    "uploads:fetch_file": ["get"],
+}
+# Astria's callbacks: a per-object secret, and the one kind of view exempt from CSRF.
+CALLBACKS = {"tunes:tune_callback": ["post"], "tunes:prompt_callback": ["post"]}
+# Anyone, signed in or not: the catalogue of active packs.
+PUBLIC = {"packs:pack_list": ["get"], "packs:pack_detail": ["get"], "packs:image": ["get"]}
+
+TABLES = [OWNED, OWNED_IN_REQUEST, ACCOUNT, TOKEN, CALLBACKS, PUBLIC]
+
+
+def portal_urls(
+    patterns: list[Any] | None = None, prefix: str = "", ns: str = ""
+) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """`namespace:name` and view of every URL pattern of the portal's own apps."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(LEFT_OUT):
+            continue
+        if isinstance(pattern, URLResolver):
+            inner = f"{ns}{pattern.namespace}:" if pattern.namespace else ns
+            yield from portal_urls(pattern.url_patterns, route, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{ns}{pattern.name}", pattern.callback
+
+
+def test_every_url_has_an_entry():
+    listed = [name for table in TABLES for name in table]
+    assert len(listed) == len(set(listed)), "a URL is in two tables"
+    names = {name for name, _ in portal_urls()}
+    missing = names - set(listed)
+    assert not missing, f"say who may reach these URLs in {__name__}: {sorted(missing)}"
+    assert set(listed) <= names, "an entry for a URL that no longer exists"
+
+
+@pytest.fixture
+def objects(owner) -> Objects:
+    selfie_set = ready_selfie_set(owner)
+    pending, _ = uploads.selfie_upload_start(
+        selfie_set=selfie_set, filename="late.jpg", content_type="image/jpeg", size=100
+    )
+    storages["default"].save(pending.upload_key, ContentFile(photo_bytes()))
+    tune = factories.TuneFactory(owner=owner, selfie_set=selfie_set, status="ready")
+    photo = factories.PhotoFactory(prompt=factories.PromptFactory(tune=tune))
+    for name in (photo.image, photo.thumbnail):
+        storages["default"].save(name, ContentFile(photo_bytes()))
+    return Objects(
+        selfie_set=selfie_set,
+        selfie=selfie_set.selfies.filter(status="ready").first(),
+        pending=pending,
+        tune=tune,
+        photo=photo,
+    )
+
+
+def owned_cases() -> list[tuple[str, str]]:
+    return [(name, method) for name, (methods, _) in OWNED.items() for method in methods]
+
+
+@pytest.mark.parametrize(("name", "method"), owned_cases())
+def test_another_user_gets_404_and_changes_nothing(client, other_user, objects, name, method):
+    url = reverse(name, kwargs=OWNED[name][1](objects))
+    before = objects.snapshot()
+    client.force_login(other_user)
+    response = getattr(client, method)(url, {"name": "mine now", "liked": "1"})
+    assert response.status_code == 404
+    assert objects.snapshot() == before
+
+
+@pytest.mark.parametrize(("name", "method"), owned_cases())
+def test_the_owner_reaches_it(client, owner, objects, name, method):
+    client.force_login(owner)
+    response = getattr(client, method)(reverse(name, kwargs=OWNED[name][1](objects)))
+    assert response.status_code not in (403, 404) and response.status_code < 500
+
+
+@pytest.mark.parametrize("name", list(OWNED_IN_REQUEST))
+def test_another_users_object_in_the_request_gets_404(client, other_user, objects, name):
+    method, data = OWNED_IN_REQUEST[name]
+    before = objects.snapshot()
+    client.force_login(other_user)
+    response = getattr(client, method)(reverse(name), data(objects))
+    assert response.status_code == 404
+    assert objects.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    owned_cases()
+    + [(n, m) for n, methods in ACCOUNT.items() for m in methods if n != "home"]
+    + [(n, m) for n, (m, _) in OWNED_IN_REQUEST.items()],
+)
+def test_anonymous_visitors_are_sent_to_log_in(client, objects, name, method):
+    kwargs = OWNED[name][1](objects) if name in OWNED else {}
+    response = getattr(client, method)(reverse(name, kwargs=kwargs))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+def state_changing() -> list[tuple[str, str]]:
+    cases = [(n, "post") for n, (methods, _) in OWNED.items() if "post" in methods]
+    cases += [(n, "post") for n, (m, _) in OWNED_IN_REQUEST.items() if m == "post"]
+    for table in (ACCOUNT, TOKEN, CALLBACKS):
+        cases += [(n, "post") for n, methods in table.items() if "post" in methods]
+    return cases
+
+
+def _url(name: str, objects: Objects) -> str:
+    if name in OWNED:
+        return reverse(name, kwargs=OWNED[name][1](objects))
+    if name in CALLBACKS:
+        kind = "tune" if name == "tunes:tune_callback" else "prompt"
+        return reverse(name, args=[objects.tune.code if kind == "tune" else uuid.uuid4()])
+    return reverse(name)
+
+
+@pytest.mark.parametrize(("name", "method"), state_changing())
+def test_a_post_without_the_csrf_token_is_refused(owner, objects, name, method):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    before = objects.snapshot()
+    response = client.post(_url(name, objects), {"name": "forged"})
+    if name in CALLBACKS:
+        assert response.status_code != 403  # Astria cannot send a token: the secret guards it
+    else:
+        assert response.status_code == 403
+    assert objects.snapshot() == before
+
+
+def test_the_callbacks_are_the_only_views_exempt_from_csrf():
+    exempt = {name for name, view in portal_urls() if getattr(view, "csrf_exempt", False)}
+    assert exempt == set(CALLBACKS)
