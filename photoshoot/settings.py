@@ -383,8 +383,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"no_query_strings": {"()": "photoshoot.logs.QueryStringsOut"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # urllib3 logs whole URLs at DEBUG: signed storage URLs and callback secrets among them.
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    "loggers": {
+        # urllib3 logs whole URLs at DEBUG: signed storage URLs and callback secrets among them.
+        "urllib3": {"level": "WARNING"},
+        # The development server's request log: paths only, never their query strings.
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["no_query_strings"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }
