@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate clean
+.PHONY: help run test faults lint format migrate clean
 
 help:
 	@echo "make run    set up and start the portal on http://127.0.0.1:$(PORT) (web, worker, beat)"
 	@echo "make test   install the dev tools, then lint, check migrations and run every test"
+	@echo "make faults the fault suite in full (needs PostgreSQL and Redis, see README)"
 	@echo "make format rewrite the code with ruff's formatter and autofixes"
 	@echo "make clean  remove the virtualenv and everything under var/"
 
@@ -45,6 +46,10 @@ lint: $(VENV)/.dev-installed
 
 test: lint
 	$(BIN)/pytest
+
+# The fault suite in full (longer runs, more jobs); needs PostgreSQL and Redis like CI.
+faults: $(VENV)/.dev-installed
+	FAULTS_FULL=1 $(BIN)/pytest -m faults
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
