@@ -14,7 +14,7 @@ import hmac
 import logging
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
@@ -124,20 +124,27 @@ def _tune_create(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: 
         credits_debit(user=user, amount=pack.price, reason=f"{pack.title} photoshoot", cause=tune)
         from .tasks import tune_submit
 
-        transaction.on_commit(lambda: tune_submit.delay(tune.pk))
+        # robust: with the broker down the tune is still started (the sweep sends it later)
+        # and the user sees their photoshoot, not an error.
+        transaction.on_commit(lambda: tune_submit.delay(tune.pk), robust=True)
     return tune
 
 
 # --- Submit the tune --------------------------------------------------------------------------
 
 
-def tune_submit(*, tune_id: int) -> None:
+def tune_submit(*, tune_id: int, resume: bool = False) -> None:
     """Post the Flux LoRA tune to Astria and keep its id. After a 504 or a crash the tune is
     looked up by its title first, so Astria never trains two. Transient errors propagate
-    (the task retries); permanent ones fail the tune with a full refund."""
-    claimed = Tune.objects.filter(
-        pk=tune_id, status__in=[Tune.Status.QUEUED, Tune.Status.SUBMITTING], astria_id=None
-    ).update(status=Tune.Status.SUBMITTING, submit_attempts=F("submit_attempts") + 1)
+    (the task retries); permanent ones fail the tune with a full refund.
+
+    A first delivery claims a queued tune only; a retry (`resume`) takes its own submitting
+    tune up again. So a second copy of the task (the sweep sent one that was only late) does
+    nothing once the first has claimed the tune."""
+    claimable = [Tune.Status.QUEUED, Tune.Status.SUBMITTING] if resume else [Tune.Status.QUEUED]
+    claimed = Tune.objects.filter(pk=tune_id, status__in=claimable, astria_id=None).update(
+        status=Tune.Status.SUBMITTING, submit_attempts=F("submit_attempts") + 1
+    )
     if not claimed:
         return
     tune = Tune.objects.select_related("selfie_set").get(pk=tune_id)
@@ -452,37 +459,75 @@ def tune_zip_build(*, tune_id: int) -> None:
 
 def overdue_poll() -> int:
     """Astria never retries a lost callback: GET what is overdue, once per object per sweep,
-    and fail what has waited past its deadline. Returns how many objects were polled."""
+    and fail what has waited past its deadline. Work whose task was lost (a broker that lost
+    its queue) is sent again, less often. Returns how many tasks were queued."""
+    from .tasks import prompt_submit as prompt_submit_task
     from .tasks import prompt_sync as prompt_sync_task
+    from .tasks import tune_submit as tune_submit_task
     from .tasks import tune_sync as tune_sync_task
 
     now = timezone.now()
+    _deadlines_enforce(now)
     wait = timedelta(seconds=settings.POLL_AFTER_SECONDS)
-    for tune in Tune.objects.filter(
-        status=Tune.Status.TRAINING,
-        submitted_at__lt=now - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS),
-    ):
-        tune_fail(
-            tune_id=tune.pk, reason="Training took far longer than it should; we stopped waiting."
+    # Sending again is rarer than asking: a copy of a task that was only late is harmless
+    # (submits are claimed, Astria de-duplicates prompts) but adds load when Astria is down.
+    resend = wait * 10
+    generating = Q(tune__status=Tune.Status.GENERATING, tune__trained_at__lt=now - resend)
+    work = [
+        (
+            Tune.objects.filter(status=Tune.Status.TRAINING).filter(
+                Q(eta__lt=now) | Q(eta=None, submitted_at__lt=now - wait)
+            ),
+            wait,
+            tune_sync_task,
+        ),
+        (
+            Prompt.objects.filter(status=Prompt.Status.SUBMITTED, submitted_at__lt=now - wait),
+            wait,
+            prompt_sync_task,
+        ),
+        (
+            Tune.objects.filter(status=Tune.Status.QUEUED, created_at__lt=now - resend),
+            resend,
+            tune_submit_task,
+        ),
+        (
+            Prompt.objects.filter(generating, status=Prompt.Status.WAITING),
+            resend,
+            prompt_submit_task,
+        ),
+    ]
+    queued = 0
+    for queryset, every, task in work:
+        # Claim each object by stamping it, so one sweep (or two at once) queues it once.
+        stale = Q(last_polled_at=None) | Q(last_polled_at__lt=now - every)
+        for pk in queryset.filter(stale).values_list("pk", flat=True):
+            if queryset.model.objects.filter(stale, pk=pk).update(last_polled_at=now):
+                task.delay(pk)
+                queued += 1
+    return queued
+
+
+def _deadlines_enforce(now: datetime) -> None:
+    """Fail (with refunds) what has waited past its deadline, wherever it got stuck."""
+    training_deadline = now - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS)
+    for tune_id in Tune.objects.filter(
+        Q(status=Tune.Status.TRAINING, submitted_at__lt=training_deadline)
+        | Q(
+            status__in=[Tune.Status.QUEUED, Tune.Status.SUBMITTING],
+            created_at__lt=training_deadline,
         )
-    for prompt in Prompt.objects.filter(
-        status=Prompt.Status.SUBMITTED,
-        submitted_at__lt=now - timedelta(seconds=settings.PROMPT_DEADLINE_SECONDS),
-    ):
-        prompt_fail(prompt_id=prompt.pk, reason="This scene took far longer than it should.")
-    # Claim each overdue object by stamping it, so one sweep (or two at once) polls it once.
-    stale = Q(last_polled_at=None) | Q(last_polled_at__lt=now - wait)
-    polled = 0
-    tunes = Tune.objects.filter(status=Tune.Status.TRAINING).filter(
-        Q(eta__lt=now) | Q(eta=None, submitted_at__lt=now - wait)
-    )
-    for tune_id in tunes.filter(stale).values_list("pk", flat=True):
-        if Tune.objects.filter(stale, pk=tune_id).update(last_polled_at=now):
-            tune_sync_task.delay(tune_id)
-            polled += 1
-    prompts = Prompt.objects.filter(status=Prompt.Status.SUBMITTED, submitted_at__lt=now - wait)
-    for prompt_id in prompts.filter(stale).values_list("pk", flat=True):
-        if Prompt.objects.filter(stale, pk=prompt_id).update(last_polled_at=now):
-            prompt_sync_task.delay(prompt_id)
-            polled += 1
-    return polled
+    ).values_list("pk", flat=True):
+        tune_fail(
+            tune_id=tune_id, reason="Training took far longer than it should; we stopped waiting."
+        )
+    prompt_deadline = now - timedelta(seconds=settings.PROMPT_DEADLINE_SECONDS)
+    for prompt_id in Prompt.objects.filter(
+        Q(status=Prompt.Status.SUBMITTED, submitted_at__lt=prompt_deadline)
+        | Q(
+            status=Prompt.Status.WAITING,
+            tune__status=Tune.Status.GENERATING,
+            tune__trained_at__lt=prompt_deadline,
+        )
+    ).values_list("pk", flat=True):
+        prompt_fail(prompt_id=prompt_id, reason="This scene took far longer than it should.")

@@ -99,11 +99,12 @@ def prompt_retry(*, prompt_id: int) -> None:
 
 def tune_poll_now(*, tune_id: int) -> int:
     """Ask Astria about the tune and its open scenes now instead of waiting for the sweep;
-    a tune stuck before Astria has it is sent again. Returns how many checks were queued."""
+    a queued tune is sent again (a copy of a task that was only late does nothing). Returns
+    how many checks were queued."""
     from .tasks import prompt_sync, tune_submit, tune_sync
 
     tune = Tune.objects.get(pk=tune_id)
-    if tune.status in (Tune.Status.QUEUED, Tune.Status.SUBMITTING) and tune.astria_id is None:
+    if tune.status == Tune.Status.QUEUED:
         tune_submit.delay(tune_id)
         return 1
     if tune.status == Tune.Status.TRAINING:

@@ -36,7 +36,7 @@ def backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
 @shared_task(**RETRY)
 def tune_submit(self: object, tune_id: int) -> Retry | None:
     try:
-        services.tune_submit(tune_id=tune_id)
+        services.tune_submit(tune_id=tune_id, resume=self.request.retries > 0)
     except AstriaError as exc:
         return backoff(self, exc)
 

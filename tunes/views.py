@@ -269,7 +269,8 @@ def _callback(request: HttpRequest, kind: str, code: UUID) -> HttpResponse:
             astria_id=obj.astria_id,
         )
         task = tune_sync if kind == "tune" else prompt_sync
-        transaction.on_commit(lambda: task.delay(obj.pk))
+        # robust: with the broker down Astria still gets its 200 (the poller asks later).
+        transaction.on_commit(lambda: task.delay(obj.pk), robust=True)
     return JsonResponse({"ok": True})
 
 

@@ -167,3 +167,98 @@ def test_duplicated_and_reordered_callbacks_make_no_duplicate_photos(
     assert Photo.objects.filter(tune=tune).count() == 6
     assert Photo.objects.values("prompt", "index").distinct().count() == 6
     wait_until(lambda: len([r for r in portal.requests_log() if r["kind"] == "callback"]) == 8)
+
+
+# --- Work whose task was lost ------------------------------------------------------------------
+
+
+def lost_tune(owner, pack, *, age: timedelta) -> Tune:
+    """A tune started `age` ago whose tune_submit task the broker lost: queued, debited."""
+    from accounts.credits import credits_debit
+    from tests import factories
+    from tunes.services import callback_secret, secret_hash
+
+    tune = factories.TuneFactory(
+        owner=owner, pack=pack, selfie_set=ready_selfie_set(owner), price=pack.price
+    )
+    Tune.objects.filter(pk=tune.pk).update(
+        created_at=timezone.now() - age,
+        callback_secret_hash=secret_hash(callback_secret("tune", tune.code)),
+    )
+    for order, pack_prompt in enumerate(pack.prompts.all()):
+        prompt = factories.PromptFactory(
+            tune=tune,
+            pack_prompt=pack_prompt,
+            template=pack_prompt.template,
+            num_images=pack_prompt.num_images,
+            options=pack_prompt.astria_options(),
+            order=order,
+        )
+        Prompt.objects.filter(pk=prompt.pk).update(
+            callback_secret_hash=secret_hash(callback_secret("prompt", prompt.code))
+        )
+    credits_debit(user=owner, amount=pack.price, reason="Studio photoshoot", cause=tune)
+    return tune
+
+
+def test_a_tune_whose_submit_task_was_lost_is_sent_by_the_sweep(
+    portal, funded_owner, pack, settings
+):
+    resend = timedelta(seconds=10 * settings.POLL_AFTER_SECONDS)
+    tune = lost_tune(funded_owner, pack, age=resend - timedelta(seconds=5))
+    overdue_poll()
+    assert Tune.objects.get(pk=tune.pk).status == "queued"  # not late enough to send again
+
+    Tune.objects.filter(pk=tune.pk).update(created_at=timezone.now() - resend)
+    overdue_poll()
+    tune.refresh_from_db()
+    assert tune.status == "ready", tune.failure_reason
+    assert Photo.objects.filter(tune=tune).count() == 6
+    assert astria_tunes(portal) == 1
+
+
+def test_a_late_copy_of_a_submit_task_does_nothing(portal, funded_owner, pack):
+    from tunes import services
+
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "ready"
+    Tune.objects.filter(pk=tune.pk).update(status="submitting", astria_id=None)
+    services.tune_submit(tune_id=tune.pk)  # a first delivery claims a queued tune only
+    assert astria_tunes(portal) == 1
+    assert Tune.objects.get(pk=tune.pk).submit_attempts == 1
+
+
+def test_scenes_whose_submit_tasks_were_lost_are_sent_by_the_sweep(
+    portal, funded_owner, pack, settings
+):
+    from astria.sandbox.models import SandboxTune
+
+    portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    tune.refresh_from_db()
+    assert tune.status == "training"
+    # Training ends and the tune moves on, but its prompt_submit tasks never arrive.
+    trained = timezone.now() - timedelta(seconds=10 * settings.POLL_AFTER_SECONDS)
+    SandboxTune.objects.filter(pk=tune.astria_id).update(trained_at=trained)
+    Tune.objects.filter(pk=tune.pk).update(status="generating", trained_at=trained)
+    portal.configure(train_seconds=0, generate_seconds=0)
+
+    overdue_poll()
+    tune.refresh_from_db()
+    assert tune.status == "ready"
+    assert Photo.objects.filter(tune=tune).count() == 6
+
+
+def test_a_tune_never_sent_fails_at_the_deadline_with_a_full_refund(
+    portal, funded_owner, pack, settings
+):
+    tune = lost_tune(
+        funded_owner, pack, age=timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
+    )
+    overdue_poll()
+    tune.refresh_from_db()
+    assert tune.status == "failed"
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20
+    assert astria_tunes(portal) == 0
