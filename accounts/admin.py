@@ -33,7 +33,9 @@ class UserEditForm(UserChangeForm):
 
 class CreditsForm(forms.Form):
     amount = forms.IntegerField(
-        help_text="Credits to give; a negative number takes credits back (never below zero)."
+        min_value=-100_000,
+        max_value=100_000,
+        help_text="Credits to give; a negative number takes credits back (never below zero).",
     )
     reason = forms.CharField(
         max_length=200, help_text="The user sees this in their ledger, e.g. “Sorry for the wait”."

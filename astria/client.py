@@ -213,7 +213,8 @@ class AstriaClient:
             status, error = exc.status, exc.message
             raise
         finally:
-            astria_called.send(
+            # send_robust: whoever keeps a record can never break the call itself.
+            astria_called.send_robust(
                 sender=AstriaClient,
                 method=method,
                 path=path,

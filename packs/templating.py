@@ -28,9 +28,15 @@ def template_check(template: str) -> None:
             f"The template is {len(template)} characters long; keep it under {MAX_LENGTH}."
         )
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(template)
+        ]
     except ValueError:
         raise TemplateError("A { or } is not closed. Write placeholders as {subject}.") from None
+    names = [name for name, _, _ in fields if name is not None]
+    if any(spec or conversion for _, spec, conversion in fields):
+        raise TemplateError("Write placeholders plainly, as {subject}: no : or ! inside braces.")
     for name in names:
         if name not in PLACEHOLDERS:
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)

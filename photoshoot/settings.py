@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tunes.tasks.tunes_poll_overdue",
         "schedule": env.int("POLL_SWEEP_SECONDS", default=60),
     },
+    "previews-deadlines": {
+        "task": "studio.tasks.previews_deadlines",
+        "schedule": crontab(minute="*/10"),
+    },
     "selfie-uploads-sweep": {
         "task": "uploads.tasks.selfie_uploads_sweep",
         "schedule": crontab(minute=41),

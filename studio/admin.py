@@ -165,8 +165,12 @@ class PackPreviewAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # a preview is a record of what a pack made at one moment
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def delete_model(self, request: HttpRequest, obj: PackPreview) -> None:
+        services.preview_delete(preview=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PackPreview]) -> None:
+        for preview in queryset:
+            services.preview_delete(preview=preview)
 
     def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kw: Any):
         obj = context.get("original")

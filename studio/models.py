@@ -58,7 +58,8 @@ class PreviewSubject(models.Model):
 
 class PackPreview(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    pack = models.ForeignKey(Pack, on_delete=models.CASCADE, related_name="previews")
+    # Protected: previews are deleted through the service that removes their images first.
+    pack = models.ForeignKey(Pack, on_delete=models.PROTECT, related_name="previews")
     subject = models.ForeignKey(PreviewSubject, on_delete=models.PROTECT, related_name="previews")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -16,7 +16,7 @@ PERMISSIONS = {
         for model in ("pack", "packprompt", "packsample")
         for action in ("add", "change", "delete", "view")
     ],
-    "studio": ["add_packpreview", "view_packpreview", "view_previewsubject"],
+    "studio": ["add_packpreview", "view_packpreview", "delete_packpreview", "view_previewsubject"],
 }
 
 

@@ -19,13 +19,13 @@ from django.utils import timezone
 from accounts.models import User
 from astria.client import get_client
 from astria.errors import AstriaError
-from astria.schemas import TuneCreate
 from packs.models import Pack
 from packs.templating import TRIGGER_WORD, prompt_render
 from tunes import ingest
-from tunes.services import prompt_request, tune_find_by_title
+from tunes.services import lora_tune_request, prompt_request, tune_find_by_title
 from uploads import storage
 from uploads.models import Selfie
+from uploads.services import storage_objects_delete_after_commit
 
 from .models import PackPreview, PreviewShot, PreviewSubject
 
@@ -60,7 +60,7 @@ def subject_train(*, subject: PreviewSubject) -> None:
             trainings=F("trainings") + 1,
             astria_id=None,
             failure_reason="",
-            submitted_at=None,
+            submitted_at=timezone.now(),  # the training deadline counts from here
             trained_at=None,
         ):
             raise CannotPreview(f"{subject.name} is training already.")
@@ -77,15 +77,11 @@ def subject_submit(*, subject_id: int) -> None:
     )
     if subject is None:
         return
-    selfies = subject.selfie_set.selfies.filter(status=Selfie.Status.READY)
-    request = TuneCreate(
+    request = lora_tune_request(
         title=subject.astria_title,
-        name=subject.subject_class,
-        base_tune_id=settings.FLUX_BASE_TUNE_ID,
-        model_type="lora",
-        preset=settings.ASTRIA_PRESET,
-        token=TRIGGER_WORD,
-        image_urls=[storage.fetch_url(s.image) for s in selfies],
+        selfie_set=subject.selfie_set,
+        subject_class=subject.subject_class,
+        callback=None,  # previews poll (see above)
     )
     try:
         found = get_client().tune_create(request)
@@ -96,9 +92,7 @@ def subject_submit(*, subject_id: int) -> None:
         found = tune_find_by_title(subject.astria_title) if exc.may_have_been_processed else None
         if found is None:
             raise
-    PreviewSubject.objects.filter(pk=subject_id, astria_id=None).update(
-        astria_id=found.id, submitted_at=timezone.now()
-    )
+    PreviewSubject.objects.filter(pk=subject_id, astria_id=None).update(astria_id=found.id)
 
 
 def subject_sync(*, subject_id: int) -> bool:
@@ -109,7 +103,7 @@ def subject_sync(*, subject_id: int) -> bool:
     if subject is None:
         return False
     if subject.astria_id is None:
-        return True  # not sent yet: its submission is still being retried
+        return False  # not at Astria: its submission retries, or the deadline ends it
     if _past(subject.submitted_at, settings.TRAINING_DEADLINE_SECONDS):
         subject_fail(subject_id, "Training took far longer than it should; we stopped waiting.")
         return False
@@ -252,6 +246,40 @@ def _shot_images_copy(shot: PreviewShot, urls: list[str]) -> bool:
     if not done:  # copied twice at once: keep the first
         storage.objects_delete([name for pair in stored for name in pair.values()])
     return False
+
+
+def previews_deadlines_enforce() -> int:
+    """Beat: end what a lost task left waiting (a subject training, a preview prompt) once
+    its deadline has passed, so no preview page waits for ever. Returns how many ended."""
+    now = timezone.now()
+    training = now - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS)
+    subjects = PreviewSubject.objects.filter(
+        status=PreviewSubject.Status.TRAINING, submitted_at__lt=training
+    ).update(
+        status=PreviewSubject.Status.FAILED,
+        failure_reason="Training took far longer than it should; we stopped waiting.",
+    )
+    shots = PreviewShot.objects.filter(
+        status__in=[PreviewShot.Status.WAITING, PreviewShot.Status.SUBMITTED],
+        preview__created_at__lt=now - timedelta(seconds=settings.PROMPT_DEADLINE_SECONDS),
+    ).update(
+        status=PreviewShot.Status.FAILED,
+        failure_reason="This prompt took far longer than it should; we stopped waiting.",
+        finished_at=now,
+    )
+    return subjects + shots
+
+
+def preview_delete(*, preview: PackPreview) -> None:
+    """Delete a preview and, once that has committed, its images."""
+    names = [
+        name
+        for images in preview.shots.values_list("images", flat=True)
+        for pair in images
+        for name in pair.values()
+    ]
+    preview.delete()
+    storage_objects_delete_after_commit(names)
 
 
 def shot_fail(shot_id: int, reason: str) -> None:

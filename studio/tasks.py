@@ -25,6 +25,12 @@ def _out_of_retries(task: object) -> bool:
     return task.request.retries >= task.max_retries
 
 
+@shared_task
+def previews_deadlines() -> int:
+    """Beat: end preview work that a lost task left waiting past its deadline."""
+    return services.previews_deadlines_enforce()
+
+
 @shared_task(**RETRY)
 def subject_submit(self: object, subject_id: int) -> Retry | None:
     try:

@@ -19,6 +19,7 @@ from . import services, staff
 from .models import AstriaCall, CallbackEvent, Photo, Prompt, Tune
 
 STOPPED_BY_STAFF = "Our team stopped this photoshoot."
+LAST_CALLS = 50
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -114,7 +115,13 @@ class AstriaCallInline(ReadOnlyInline):
     model = AstriaCall
     fields = ["at", "method", "path", "status", "elapsed_ms", "error"]
     readonly_fields = fields
-    verbose_name_plural = "calls to Astria (newest first)"
+    verbose_name_plural = f"calls to Astria (the last {LAST_CALLS}, newest first)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AstriaCall]:
+        # A tune polled for hours makes many; the latest say why it is stuck.
+        calls = super().get_queryset(request)
+        latest = AstriaCall.objects.filter(tune=OuterRef("tune")).order_by("-at", "-id")
+        return calls.filter(pk__in=Subquery(latest.values("pk")[:LAST_CALLS]))
 
 
 def _each(

@@ -6,16 +6,20 @@ prompt they are working for with `calls_about`, and only calls made inside it ar
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 
 from astria.client import astria_called
 
 from .models import AstriaCall
+
+logger = logging.getLogger(__name__)
 
 _about: ContextVar[tuple[int, int | None] | None] = ContextVar("astria_calls_about", default=None)
 
@@ -38,12 +42,16 @@ def astria_call_record(
     if about is None:
         return
     tune_id, prompt_id = about
-    AstriaCall.objects.create(
-        tune_id=tune_id,
-        prompt_id=prompt_id,
-        method=method,
-        path=path[:200],
-        status=status,
-        error=error[:300],
-        elapsed_ms=elapsed_ms,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a failed record spoils no outer transaction
+            AstriaCall.objects.create(
+                tune_id=tune_id,
+                prompt_id=prompt_id,
+                method=method,
+                path=path[:200],
+                status=status,
+                error=error[:300],
+                elapsed_ms=elapsed_ms,
+            )
+    except DatabaseError:
+        logger.warning("could not record astria %s %s for tune %s", method, path, tune_id)

@@ -178,15 +178,27 @@ def tune_find_by_title(title: str) -> AstriaTune | None:
 
 
 def _tune_request(tune: Tune) -> TuneCreate:
-    selfies = Selfie.objects.filter(selfie_set=tune.selfie_set, status=Selfie.Status.READY)
-    return TuneCreate(
+    return lora_tune_request(
         title=tune.astria_title,
-        name=tune.subject_class,
+        selfie_set=tune.selfie_set,
+        subject_class=tune.subject_class,
+        callback=callback_url("tune", tune.code),
+    )
+
+
+def lora_tune_request(
+    *, title: str, selfie_set: SelfieSet, subject_class: str, callback: str | None
+) -> TuneCreate:
+    """A Flux LoRA of the set's ready photos, sent as short-lived URLs Astria downloads."""
+    selfies = Selfie.objects.filter(selfie_set=selfie_set, status=Selfie.Status.READY)
+    return TuneCreate(
+        title=title,
+        name=subject_class,
         base_tune_id=settings.FLUX_BASE_TUNE_ID,
         model_type="lora",
         preset=settings.ASTRIA_PRESET,
         token=TRIGGER_WORD,
-        callback=callback_url("tune", tune.code),
+        callback=callback,
         image_urls=[storage.fetch_url(s.image) for s in selfies],
     )
 
@@ -408,21 +420,38 @@ def prompt_refund_amount(prompt: Prompt) -> int:
 
 
 def prompt_fail(*, prompt_id: int, reason: str) -> None:
-    """Fail one scene, refund its share once, and end the tune if it was the last open one."""
+    """Fail one scene, refund its share once, and end the tune if it was the last open one.
+
+    A tune refunded already (it failed, then staff retried it) gave back everything its
+    scenes had not: a scene failing after that refunds nothing more."""
+    tune_id = Prompt.objects.filter(pk=prompt_id).values_list("tune_id", flat=True).first()
+    if tune_id is None:
+        return
     with transaction.atomic():
+        # The tune first, as tune_fail locks it: the two never interleave their refunds.
+        tune = Tune.objects.select_for_update().select_related("owner", "pack").get(pk=tune_id)
         failed = Prompt.objects.filter(
             pk=prompt_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
         if not failed:
             return
-        prompt = Prompt.objects.select_related("tune__owner", "tune__pack").get(pk=prompt_id)
-        credits_refund(
-            user=prompt.tune.owner,
-            amount=prompt_refund_amount(prompt),
-            reason=f"A scene of {prompt.tune.pack.title} could not be made",
-            cause=prompt,
-        )
-    tune_finish_if_done(tune_id=prompt.tune_id)
+        if not _refunded(tune):
+            prompt = Prompt.objects.get(pk=prompt_id)
+            credits_refund(
+                user=tune.owner,
+                amount=prompt_refund_amount(prompt),
+                reason=f"A scene of {tune.pack.title} could not be made",
+                cause=prompt,
+            )
+    tune_finish_if_done(tune_id=tune_id)
+
+
+def _refunded(tune: Tune) -> bool:
+    return CreditEntry.objects.filter(
+        kind=CreditEntry.Kind.REFUND,
+        cause_type=ContentType.objects.get_for_model(Tune),
+        cause_id=tune.pk,
+    ).exists()
 
 
 # --- Zips -------------------------------------------------------------------------------------

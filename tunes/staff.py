@@ -13,8 +13,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from uploads.services import storage_objects_delete_after_commit
+
 from . import services
-from .models import Prompt, Tune
+from .models import Photo, Prompt, Tune
 
 
 class CannotRetry(Exception):
@@ -28,6 +30,12 @@ def _prompts_reopen(queryset: QuerySet[Prompt]) -> list[int]:
     gets its failed self back. So a prompt that reached Astria gets another seed."""
     reopened = []
     for prompt in queryset.filter(status=Prompt.Status.FAILED):
+        # Photos of the failed attempt would stand in for the new images at their places.
+        photos = Photo.objects.filter(prompt=prompt)
+        storage_objects_delete_after_commit(
+            [name for pair in photos.values_list("image", "thumbnail") for name in pair]
+        )
+        photos.delete()
         options = dict(prompt.options)
         if prompt.astria_id is not None:
             seed = options.get("seed")
@@ -80,6 +88,9 @@ def tune_retry(*, tune_id: int) -> str:
             raise CannotRetry("Only a failed photoshoot can be retried.")
         ids = _prompts_reopen(tune.prompts.all())
         transaction.on_commit(lambda: queue(ids))
+        if status == Tune.Status.GENERATING and not ids:
+            # Nothing to send again (it failed after its last scene ended): finish it now.
+            transaction.on_commit(lambda: services.tune_finish_if_done(tune_id=tune_id))
     return status
 
 

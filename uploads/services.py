@@ -49,7 +49,7 @@ def selfie_set_delete(*, selfie_set: SelfieSet) -> None:
     selfies = Selfie.objects.select_for_update().filter(selfie_set=selfie_set)
     names = [n for s in selfies for n in (s.upload_key, s.image, s.thumbnail)]
     selfie_set.delete()
-    _objects_delete_after_commit(names)
+    storage_objects_delete_after_commit(names)
 
 
 @transaction.atomic
@@ -60,10 +60,10 @@ def selfie_delete(*, selfie: Selfie) -> None:
         return
     names = [locked.upload_key, locked.image, locked.thumbnail]
     locked.delete()
-    _objects_delete_after_commit(names)
+    storage_objects_delete_after_commit(names)
 
 
-def _objects_delete_after_commit(names: list[str]) -> None:
+def storage_objects_delete_after_commit(names: list[str]) -> None:
     """A worker deletes them (retrying if storage hiccups), never the request that asked."""
     from .tasks import storage_objects_delete
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, ProtectedError, Q
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -108,7 +108,16 @@ def set_rename(request: HttpRequest, code: UUID) -> HttpResponse:
 def set_delete(request: HttpRequest, code: UUID) -> HttpResponse:
     selfie_set = set_for_user(request, code)
     if request.method == "POST":
-        services.selfie_set_delete(selfie_set=selfie_set)
+        try:
+            services.selfie_set_delete(selfie_set=selfie_set)
+        except ProtectedError:
+            # A staff account's set of sample photos that pack previews are made from.
+            messages.error(
+                request,
+                f"“{selfie_set.name}” is kept as the photos of a preview subject: "
+                "remove the subject in admin first.",
+            )
+            return redirect("uploads:set_detail", code=selfie_set.code)
         messages.success(request, f"“{selfie_set.name}” and its photos have been deleted.")
         return redirect("uploads:set_list")
     return render(request, "uploads/set_confirm_delete.html", {"selfie_set": selfie_set})

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 (
                     "pack",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
+                        on_delete=django.db.models.deletion.PROTECT,
                         related_name="previews",
                         to="packs.pack",
                     ),

@@ -12,6 +12,7 @@ from studio.models import PackPreview, PreviewShot, PreviewSubject
 from tests.studio.conftest import subject_for
 from tests.tunes.conftest import ready_selfie_set
 from tunes.models import Tune
+from uploads.models import SelfieSet
 
 
 def test_staff_add_a_subject_in_admin_and_it_trains(portal, staff, client):
@@ -86,8 +87,9 @@ def test_a_preview_keeps_the_prompts_it_ran_when_the_pack_changes(
     client.force_login(creative)
     client.post("/admin/studio/packpreview/add/", {"pack": pack.pk, "subject": subject.pk})
     pack.prompts.filter(order=0).update(template="{subject} in a red dress")
-    shot = PreviewShot.objects.get(order=0)
-    assert shot.template == "{subject} in a navy suit"
+    page = client.get(f"/admin/studio/packpreview/{PackPreview.objects.get().pk}/change/")
+    html = page.content.decode()
+    assert "ohwx woman in a navy suit" in html and "red dress" not in html
 
 
 def test_a_subject_of_another_class_or_untrained_cannot_preview(
@@ -122,3 +124,70 @@ def test_a_prompt_astria_fails_shows_its_reason_and_the_rest_their_images(
     assert "Failed: Sandbox: generation failed (injected user_error)." in (
         response.content.decode()
     )
+
+
+def test_a_creative_deletes_a_preview_and_its_images_leave_storage(
+    portal, subject, pack, creative, client
+):
+    client.force_login(creative)
+    client.post("/admin/studio/packpreview/add/", {"pack": pack.pk, "subject": subject.pk})
+    preview = PackPreview.objects.get()
+    names = [n for s in preview.shots.all() for pair in s.images for n in pair.values()]
+    assert len(names) == 12 and all(storages["default"].exists(n) for n in names)
+    # The pack cannot go while its previews are there: Django lists them to delete first.
+    page = client.get(f"/admin/packs/pack/{pack.pk}/delete/").content.decode()
+    assert "would require deleting the following protected related objects" in page
+
+    response = client.post(f"/admin/studio/packpreview/{preview.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not PackPreview.objects.exists()
+    assert not any(storages["default"].exists(n) for n in names)
+
+
+@pytest.mark.django_db
+def test_preview_work_left_waiting_ends_at_its_deadline(staff, creative, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio.services import previews_deadlines_enforce
+    from tests import factories
+
+    # A subject whose training task was lost, and a preview whose prompts' tasks were lost.
+    subject = PreviewSubject.objects.create(
+        name="Anna",
+        selfie_set=factories.SelfieSetFactory(owner=staff),
+        status="training",
+        submitted_at=timezone.now(),
+    )
+    preview = PackPreview.objects.create(
+        pack=factories.PackFactory(), subject=subject, requested_by=creative
+    )
+    for status in ("waiting", "submitted", "done"):
+        PreviewShot.objects.create(
+            preview=preview, template="{subject}", text="x", num_images=1, status=status
+        )
+    assert previews_deadlines_enforce() == 0
+
+    long_ago = timezone.now() - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
+    PreviewSubject.objects.update(submitted_at=long_ago)
+    PackPreview.objects.update(created_at=long_ago)
+    assert previews_deadlines_enforce() == 3
+    assert list(PreviewShot.objects.values_list("status", flat=True)) == [
+        "failed",
+        "failed",
+        "done",
+    ]
+    subject.refresh_from_db()
+    assert (subject.status, subject.failure_reason[:8]) == ("failed", "Training")
+
+
+def test_a_set_kept_for_a_preview_subject_cannot_be_deleted_by_its_owner(
+    portal, subject, staff, client
+):
+    client.force_login(staff)
+    url = f"/sets/{subject.selfie_set.code}/delete/"
+    response = client.post(url, follow=True)
+    assert response.status_code == 200
+    assert "is kept as the photos of a preview subject" in response.content.decode()
+    assert SelfieSet.objects.filter(pk=subject.selfie_set_id).exists()

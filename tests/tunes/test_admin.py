@@ -183,7 +183,25 @@ def test_tunes_cannot_be_added_or_deleted_in_admin(client, staff):
     assert Tune.objects.filter(pk=tune.pk).exists()
 
 
-def test_an_unknown_tune_is_not_found_for_staff(client, staff):
+def test_an_unknown_tune_sends_staff_back_to_the_list_with_a_message(client, staff):
     client.force_login(staff)
-    response = client.get(f"/admin/tunes/tune/{uuid.uuid4().int % 10**9}/change/")
-    assert response.status_code == 302  # Django's admin: "doesn't exist", back to the list
+    response = client.get(f"/admin/tunes/tune/{uuid.uuid4().int % 10**9}/change/", follow=True)
+    assert response.redirect_chain[-1][0] == "/admin/"
+    assert "doesn’t exist" in response.content.decode()
+
+
+def test_a_tune_failed_after_its_last_scene_ended_is_ready_when_retried(
+    client, staff, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from tunes.services import tune_fail
+
+    tune = factories.TuneFactory(status="generating", astria_id=5, trained_at=timezone.now())
+    factories.PhotoFactory(prompt=factories.PromptFactory(tune=tune, status="done"))
+    tune_fail(tune_id=tune.pk, reason="Stopped")
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        act(client, "retry", tune)
+    tune.refresh_from_db()
+    assert tune.status == "ready"

@@ -99,3 +99,66 @@ def test_poll_now_moves_a_tune_whose_callback_was_lost(portal, funded_owner, pac
     assert LogEntry.objects.get(object_id=str(tune.pk)).get_change_message() == (
         "Polled Astria now (1 checks)"
     )
+
+
+def test_a_tune_retried_after_its_training_failed_refunds_nothing_more_when_a_scene_fails(
+    portal, funded_owner, pack, staff, client, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from astria.sandbox.models import SandboxTune
+    from tunes.services import overdue_poll
+
+    portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    Tune.objects.filter(pk=tune.pk).update(
+        submitted_at=timezone.now() - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
+    )
+    overdue_poll()
+    tune.refresh_from_db()
+    assert tune.status == "failed"
+
+    # Astria finishes the training after all; staff retry; one scene then fails.
+    SandboxTune.objects.filter(pk=tune.astria_id).update(trained_at=timezone.now())
+    portal.configure(train_seconds=0, generate_seconds=0, prompt_user_error_match="by the sea")
+    client.force_login(staff)
+    act(client, "retry", tune)
+
+    tune.refresh_from_db()
+    assert tune.status == "ready", tune.failure_reason
+    assert Photo.objects.filter(tune=tune).count() == 4
+    assert list(CreditEntry.objects.order_by("id").values_list("kind", "amount")) == [
+        ("grant", 20),
+        ("debit", -9),
+        ("refund", 9),
+    ]
+    assert LogEntry.objects.get(object_id=str(tune.pk)).get_change_message() == (
+        "Retried: back to training"
+    )
+
+
+def test_a_retried_scene_replaces_the_photos_of_its_failed_attempt(
+    portal, funded_owner, pack, staff, client
+):
+    from django.core.files.storage import storages
+
+    from tests import factories
+
+    portal.configure(train_seconds=0, generate_seconds=0, prompt_user_error_match="by the sea")
+    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    failed = Prompt.objects.get(tune=tune, status="failed")
+    # One image of the failed attempt had been copied before it failed.
+    stale = factories.PhotoFactory(prompt=failed, index=0)
+    storages["default"].save(stale.image, __import__("io").BytesIO(b"old"))
+
+    portal.configure(train_seconds=0, generate_seconds=0)
+    client.force_login(staff)
+    act(client, "retry", failed, url="/admin/tunes/prompt/")
+
+    failed.refresh_from_db()
+    assert failed.status == "done"
+    assert not Photo.objects.filter(pk=stale.pk).exists()
+    assert not storages["default"].exists(stale.image)
+    assert sorted(failed.photos.values_list("index", flat=True)) == [0, 1]

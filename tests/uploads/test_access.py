@@ -206,3 +206,11 @@ def test_uploads_never_sent_stop_holding_a_place(client, owner, selfie_set, sett
     assert upload_start(client, selfie_set, "b.jpg", b"x" * 10, "image/jpeg").status_code == 422
     Selfie.objects.update(created_at=timezone.now() - timedelta(hours=1))
     assert upload_start(client, selfie_set, "b.jpg", b"x" * 10, "image/jpeg").status_code == 201
+
+
+def test_staff_without_the_permission_to_see_selfies_get_404_for_one(client, owner, photo):
+    from tests import factories
+
+    helper = factories.UserFactory(is_staff=True)  # staff, but given no permission
+    client.force_login(helper)
+    assert client.get(storage.private_url(photo.thumbnail, owner=owner)).status_code == 404
