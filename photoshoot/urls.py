@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 admin.site.site_header = "PhotoShoot admin"
 admin.site.site_title = "PhotoShoot admin"
 
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The load balancer's check (and the benchmarks' baseline): the process answers."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

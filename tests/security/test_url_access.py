@@ -106,7 +106,12 @@ TOKEN = {
 # Astria's callbacks: a per-object secret, and the one kind of view exempt from CSRF.
 CALLBACKS = {"tunes:tune_callback": ["post"], "tunes:prompt_callback": ["post"]}
 # Anyone, signed in or not: the catalogue of active packs.
-PUBLIC = {"packs:pack_list": ["get"], "packs:pack_detail": ["get"], "packs:image": ["get"]}
+PUBLIC = {
+    "packs:pack_list": ["get"],
+    "packs:pack_detail": ["get"],
+    "packs:image": ["get"],
+    "healthz": ["get"],
+}
 
 TABLES = [OWNED, OWNED_IN_REQUEST, ACCOUNT, TOKEN, CALLBACKS, PUBLIC]
 

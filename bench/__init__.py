@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (python -m bench) measures the production stack on this machine."""

@@ -1,0 +1,356 @@
+"""The benchmarks, each a figure against a baseline measured in the same run on the same stack.
+
+Every request goes to gunicorn over loopback with `X-Forwarded-Proto: https`, as the TLS proxy
+in front of production sends it.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+PROXY = {"X-Forwarded-Proto": "https"}
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    target: str = ""
+    met: bool | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+
+# --- Load: many clients for a while -----------------------------------------------------------
+
+
+def _client(args: tuple[list[tuple[str, bytes | None]], float, int]) -> tuple[list[float], int]:
+    """One client process: `threads` threads, each sending the requests in turn until `seconds`
+    have passed. Returns the latencies (s) of the 200s and the count of anything else."""
+    requests_, seconds, threads = args
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def run(offset: int) -> None:
+        session = requests.Session()
+        session.headers.update(PROXY)
+        n = offset
+        while time.monotonic() < stop:
+            url, body = requests_[n % len(requests_)]
+            n += threads
+            started = time.perf_counter()
+            try:
+                if body is None:
+                    response = session.get(url, timeout=10)
+                else:
+                    response = session.post(
+                        url, data=body, headers={"Content-Type": "application/json"}, timeout=10
+                    )
+                ok = response.status_code == 200
+            except requests.RequestException:
+                ok = False
+            elapsed = time.perf_counter() - started
+            with lock:
+                if ok:
+                    latencies.append(elapsed)
+                else:
+                    errors[0] += 1
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return latencies, errors[0]
+
+
+def load(
+    requests_: list[tuple[str, bytes | None]], *, clients: int, seconds: float
+) -> dict[str, float]:
+    """`clients` concurrent clients (4 processes of threads, so the client's own GIL is not the
+    limit) for `seconds`: requests per second, p50 and p99 latency in ms, errors."""
+    processes = 4
+    per_process = clients // processes
+    jobs = [(requests_[i::processes] or requests_, seconds, per_process) for i in range(processes)]
+    with ProcessPoolExecutor(processes) as pool:
+        results = list(pool.map(_client, jobs))
+    latencies = sorted(lat for lats, _ in results for lat in lats)
+    errors = sum(err for _, err in results)
+    return {
+        "per_second": len(latencies) / seconds,
+        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
+        "requests": len(latencies),
+        "errors": errors,
+    }
+
+
+# --- Callbacks ----------------------------------------------------------------------------------
+
+
+def callbacks(stack: Any, *, seconds: float, clients: int = 16) -> Figure:
+    """Valid prompt callbacks against the trivial /healthz/ view, on the same server."""
+    from tunes.models import CallbackEvent, Prompt
+    from tunes.services import callback_secret, secret_hash
+
+    from .data import tune_with_prompts
+
+    tune = tune_with_prompts(prompts=200, status="submitted")
+    calls = []
+    for prompt in tune.prompts.all():
+        Prompt.objects.filter(pk=prompt.pk).update(
+            callback_secret_hash=secret_hash(callback_secret("prompt", prompt.code))
+        )
+        url = (
+            f"{stack.url}/callbacks/astria/prompt/{prompt.code}/"
+            f"?secret={callback_secret('prompt', prompt.code)}"
+        )
+        body = f'{{"prompt": {{"id": {prompt.astria_id}, "images": []}}}}'.encode()
+        calls.append((url, body))
+    # The web side alone: the worker would otherwise share the two cores with it.
+    stack.worker_stop()
+    baseline = load([(f"{stack.url}/healthz/", None)], clients=clients, seconds=seconds)
+    measured = load(calls, clients=clients, seconds=seconds)
+    recorded = CallbackEvent.objects.filter(tune=tune).count()
+    _queue_empty(stack)
+    stack.worker_restart()
+    ratio = measured["per_second"] / baseline["per_second"]
+    duplicates = recorded - measured["requests"]
+    met = (
+        measured["per_second"] >= 300
+        and measured["p99_ms"] <= 50
+        and ratio >= 0.5
+        and measured["errors"] == 0
+        and duplicates == 0
+    )
+    return Figure(
+        "callbacks",
+        measured["per_second"],
+        "callbacks/s",
+        baseline["per_second"],
+        "/healthz/ requests/s",
+        "≥ 300/s, p99 ≤ 50 ms, ratio ≥ 0.5, 0 errors, 0 duplicate rows",
+        met,
+        {"measured": measured, "baseline": baseline, "events_recorded": recorded},
+    )
+
+
+def _queue_empty(stack: Any) -> None:
+    import redis
+
+    redis.Redis.from_url(stack.env["CELERY_BROKER_URL"]).flushdb()
+
+
+# --- Gallery -------------------------------------------------------------------------------------
+
+
+def gallery(stack: Any, *, repeat: int) -> list[Figure]:
+    """The gallery page with 10 and with 500 photos: queries and median latency, against the
+    profile page (a plain template page for the same signed-in user)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from .data import finished_tune
+
+    small, large = finished_tune(photos=10), finished_tune(photos=500)
+    owner = small.owner
+    large.owner = owner
+    type(large).objects.filter(pk=large.pk).update(owner=owner)
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+    client.force_login(owner)
+    queries = {}
+    for tune in (small, large):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/tunes/{tune.code}/")
+        if response.status_code != 200:
+            raise RuntimeError(f"the gallery answered {response.status_code}")
+        queries[tune.photos.count()] = len(captured)
+    session = requests.Session()
+    session.headers.update(PROXY)
+    session.cookies.set("sessionid", client.cookies["sessionid"].value)
+
+    def median_ms(path: str) -> float:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = session.get(stack.url + path, timeout=30)
+            times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+        return 1000 * statistics.median(times)
+
+    base = median_ms("/profile/")
+    figures = [
+        Figure(
+            "gallery queries",
+            queries[500],
+            "queries (500 photos)",
+            queries[10],
+            "queries (10 photos)",
+            "the same, ≤ 10",
+            queries[500] == queries[10] and queries[500] <= 10,
+        )
+    ]
+    for tune in (small, large):
+        count = tune.photos.count()
+        ms = median_ms(f"/tunes/{tune.code}/")
+        figures.append(
+            Figure(
+                f"gallery, {count} photos",
+                ms,
+                "ms median",
+                base,
+                "/profile/ ms median",
+                "≤ 2× the plain page",
+                ms <= 2 * base,
+            )
+        )
+    return figures
+
+
+# --- Selfie processing ----------------------------------------------------------------------------
+
+
+def selfies(*, count: int) -> Figure:
+    """12-megapixel JPEGs verified and normalised, against Pillow alone doing decode → resize →
+    encode of the same files: per second, in this one process."""
+    from PIL import Image
+
+    from uploads.images import LONGEST_SIDE, selfie_normalise
+
+    from .data import camera_jpeg
+
+    files = [camera_jpeg((4000, 3000), seed=n) for n in range(count)]
+
+    def pillow_alone(content: bytes) -> None:
+        with Image.open(io.BytesIO(content)) as image:
+            image = image.convert("RGB")
+            image.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.LANCZOS)
+            image.save(io.BytesIO(), "JPEG", quality=90)
+
+    def rate(work: Any) -> float:
+        started = time.perf_counter()
+        for content in files:
+            work(content)
+        return len(files) / (time.perf_counter() - started)
+
+    rate(pillow_alone)  # warm up
+    base = rate(pillow_alone)
+    ours = rate(selfie_normalise)
+    return Figure(
+        "selfie processing",
+        ours,
+        "photos/s",
+        base,
+        "Pillow decode → resize → encode, photos/s",
+        "≥ 3/s, Pillow's time × ≤ 1.3",
+        ours >= 3 and base / ours <= 1.3,
+        {"time_ratio": base / ours, "megapixels": 12},
+    )
+
+
+# --- Photo ingest --------------------------------------------------------------------------------
+
+
+def ingest(*, count: int) -> Figure:
+    """1024×1024 results fetched over HTTP, verified, thumbnailed and stored in S3, per second
+    in this one process."""
+    from tunes.ingest import photo_ingest
+
+    from .data import camera_jpeg, tune_with_prompts
+
+    content = camera_jpeg((1024, 1024), seed=7)
+
+    class Results(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Results)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tune = tune_with_prompts(prompts=count // 4, status="submitted")
+        jobs = [
+            (prompt.pk, index, f"http://127.0.0.1:{server.server_address[1]}/{uuid.uuid4()}.jpg")
+            for prompt in tune.prompts.all()
+            for index in range(4)
+        ]
+        started = time.perf_counter()
+        for prompt_id, index, url in jobs:
+            photo_ingest(prompt_id=prompt_id, index=index, url=url)
+        rate = len(jobs) / (time.perf_counter() - started)
+    finally:
+        server.shutdown()
+    return Figure("photo ingest", rate, "photos/s", None, "", "≥ 10/s", rate >= 10)
+
+
+# --- End to end ----------------------------------------------------------------------------------
+
+
+def end_to_end(stack: Any, *, timeout: float = 120) -> Figure:
+    """A pack of 10 prompts × 4 images on the sandbox with zero timers, from start to ready,
+    on the stack's worker; the time split by stage."""
+    from tunes import services
+    from tunes.models import Tune
+
+    from .data import funded_user_with_selfies, pack_of
+
+    stack.sandbox(train_seconds=0, generate_seconds=0)
+    pack = pack_of(prompts=10, images=4)
+    user, selfie_set = funded_user_with_selfies()
+    started = time.monotonic()
+    tune = services.tune_start(
+        user=user, selfie_set=selfie_set, pack=pack, start_token=uuid.uuid4()
+    )
+    while time.monotonic() - started < timeout:
+        tune.refresh_from_db()
+        if tune.status in (Tune.Status.READY, Tune.Status.FAILED):
+            break
+        time.sleep(0.1)
+    total = time.monotonic() - started
+    stages = {}
+    if tune.submitted_at and tune.trained_at and tune.finished_at:
+        last_sent = max(tune.prompts.values_list("submitted_at", flat=True))
+        stages = {
+            "queued → sent to Astria": (tune.submitted_at - tune.created_at).total_seconds(),
+            "sent → trained": (tune.trained_at - tune.submitted_at).total_seconds(),
+            "trained → last scene sent": (last_sent - tune.trained_at).total_seconds(),
+            "last scene sent → ready (generate, copy 40 photos)": (
+                tune.finished_at - last_sent
+            ).total_seconds(),
+        }
+    return Figure(
+        "end to end",
+        total,
+        "s, start → ready",
+        None,
+        "",
+        "≤ 15 s",
+        tune.status == Tune.Status.READY and total <= 15,
+        {"status": tune.status, "stages_s": stages, "photos": tune.photos.count()},
+    )

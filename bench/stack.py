@@ -1,0 +1,225 @@
+"""The production stack on this machine, for benchmarks: PostgreSQL (a database of its own),
+a Redis server of its own, moto's S3 server, gunicorn with several workers, a Celery worker,
+and the sandbox as Astria. Everything binds 127.0.0.1 and stops when the stack closes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE = "photoshoot_bench"
+WEB_WORKERS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, ready: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except (OSError, requests.RequestException):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not come up within {timeout:.0f} s")
+
+
+class Stack:
+    """Start with `with Stack() as stack:`; `stack.env` is the production environment every
+    process of the portal gets (the benchmark process sets it for itself too)."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.folder = Path(tempfile.mkdtemp(prefix="photoshoot-bench-"))
+        self.web_port = free_port()
+        self.redis_port = free_port()
+        self.s3_port = free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.sandbox_key = "sd_bench_" + secrets.token_hex(8)
+        self.env = {
+            "DJANGO_ENV": "production",
+            "ENV_FILE": str(self.folder / "no.env"),
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PUBLIC_BASE_URL": self.url,
+            "CSRF_TRUSTED_ORIGINS": self.url,
+            "ADMIN_URL": "bench-admin/",
+            # Loopback has no TLS proxy: the sandbox and the portal call each other over plain
+            # HTTP, so the redirect to https is off. Everything else is production's.
+            "SECURE_SSL_REDIRECT": "false",
+            "STORAGE_BACKEND": "s3",
+            "AWS_STORAGE_BUCKET_NAME": "photoshoot-bench",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_S3_REGION_NAME": "us-east-1",
+            "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{self.s3_port}",
+            "AWS_S3_ADDRESSING_STYLE": "path",
+            "ASTRIA_SANDBOX": "1",
+            "ASTRIA_SANDBOX_KEY": self.sandbox_key,
+            "ASTRIA_IMAGE_HOSTS": "127.0.0.1",
+            "ASTRIA_RETRY_SECONDS": "1",
+            "POLL_AFTER_SECONDS": "5",
+            "EMAIL_URL": "consolemail://",
+            "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": str(self.folder / "static"),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    # --- Processes ----------------------------------------------------------------------------
+
+    def _spawn(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
+        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+            args,
+            cwd=BASE_DIR,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        self._spawn(
+            [
+                "redis-server",
+                "--bind", "127.0.0.1",
+                "--port", str(self.redis_port),
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.folder),
+            ],
+            "redis",
+        )  # fmt: skip
+        moto = str(Path(sys.executable).parent / "moto_server")
+        self._spawn([moto, "-H", "127.0.0.1", "-p", str(self.s3_port)], "s3")
+        self._database_create()
+        wait_for("Redis", lambda: socket.create_connection(("127.0.0.1", self.redis_port)))
+        wait_for("S3", lambda: requests.get(self.env["AWS_S3_ENDPOINT_URL"], timeout=2).ok)
+        self._bucket_create()
+        self._manage("migrate", "--noinput")
+        self._manage("collectstatic", "--noinput")
+        self._spawn(
+            [
+                sys.executable, "-m", "gunicorn", "photoshoot.wsgi",
+                "--bind", f"127.0.0.1:{self.web_port}",
+                "--workers", str(WEB_WORKERS),
+                "--access-logfile", "-",
+                "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            ],
+            "web",
+        )  # fmt: skip
+        self.worker = self._worker_start()
+        wait_for(
+            "gunicorn",
+            lambda: (
+                requests.get(
+                    f"{self.url}/healthz/", headers={"X-Forwarded-Proto": "https"}, timeout=2
+                ).ok
+            ),
+        )
+
+    def _worker_start(self) -> subprocess.Popen[bytes]:
+        return self._spawn(
+            [
+                sys.executable, "-m", "celery", "-A", "photoshoot", "worker",
+                "--loglevel", "WARNING", "--concurrency", "2",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            "worker",
+        )  # fmt: skip
+
+    def worker_stop(self) -> None:
+        """Stop the worker (warm shutdown), e.g. while the web side alone is measured."""
+        self._stop(self.worker)
+
+    def worker_restart(self) -> None:
+        self.worker = self._worker_start()
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            self._stop(process)
+
+    # --- Data stores --------------------------------------------------------------------------
+
+    def _database_create(self) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+    def _bucket_create(self) -> None:
+        import boto3
+
+        boto3.client(
+            "s3",
+            endpoint_url=self.env["AWS_S3_ENDPOINT_URL"],
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",  # noqa: S106 - moto's test credentials
+            region_name="us-east-1",
+        ).create_bucket(Bucket=self.env["AWS_STORAGE_BUCKET_NAME"])
+
+    def _manage(self, *args: str) -> None:
+        subprocess.run(  # noqa: S603 - our own command
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env={**os.environ, **self.env},
+            check=True,
+            capture_output=True,
+        )
+
+    def sandbox(self, **config: Any) -> None:
+        """Set the sandbox's timers and faults (the same PUT the tests use)."""
+        response = requests.put(
+            f"{self.url}/sandbox/astria/_sandbox/config",
+            json=config,
+            headers={
+                "Authorization": f"Bearer {self.sandbox_key}",
+                "X-Forwarded-Proto": "https",
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
