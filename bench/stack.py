@@ -20,7 +20,8 @@ import requests
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE = "photoshoot_bench"
-WEB_WORKERS = 4
+WEB_WORKERS = 3  # as the Procfile's defaults
+WEB_THREADS = 4
 
 
 def free_port() -> int:
@@ -135,6 +136,7 @@ class Stack:
                 sys.executable, "-m", "gunicorn", "photoshoot.wsgi",
                 "--bind", f"127.0.0.1:{self.web_port}",
                 "--workers", str(WEB_WORKERS),
+                "--threads", str(WEB_THREADS),
                 "--access-logfile", "-",
                 "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             ],

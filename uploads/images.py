@@ -117,7 +117,9 @@ def _srgb(image: Image.Image) -> Image.Image:
     """Upright RGB in sRGB: the camera's rotation applied, its colour profile converted (from
     the image's own mode: RGB, CMYK or grey), 16-bit grey scaled, transparency laid on white."""
     icc = image.info.get("icc_profile")
-    upright = ImageOps.exif_transpose(image)
+    # In place: an upright photo is not copied (12 megapixels are 36 MB to copy).
+    ImageOps.exif_transpose(image, in_place=True)
+    upright = image
     if upright.mode in ("I;16", "I;16B", "I;16L", "I"):
         upright = upright.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     if icc and upright.mode in ("RGB", "CMYK", "L"):
@@ -133,7 +135,7 @@ def _srgb(image: Image.Image) -> Image.Image:
         rgba = upright.convert("RGBA")
         upright = Image.new("RGB", rgba.size, "white")
         upright.paste(rgba, mask=rgba.getchannel("A"))
-    return upright.convert("RGB")
+    return upright if upright.mode == "RGB" else upright.convert("RGB")
 
 
 def _jpeg(image: Image.Image, *, quality: int) -> bytes:
@@ -186,7 +188,9 @@ def selfie_normalise(content: bytes) -> NormalisedSelfie:
     image = _decoded(_open(content))
     original_size = image.size
     upright = _srgb(image)
-    upright.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.LANCZOS)
+    # Bicubic, Pillow's default: shrinking a camera photo by less than 2× it looks the same as
+    # Lanczos, in two thirds of the time (bench: selfie processing).
+    upright.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.BICUBIC)
     thumb = upright.copy()
     thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
     return NormalisedSelfie(

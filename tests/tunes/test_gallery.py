@@ -153,3 +153,30 @@ def test_a_malformed_set_code_is_a_404_not_a_crash(client, owner):
     client.force_login(owner)
     assert client.get("/tunes/new/?set=not-a-uuid").status_code == 404
     assert client.get("/tunes/new/").status_code == 404
+
+
+def test_a_large_gallery_comes_a_page_at_a_time_with_the_same_queries(client, owner, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests import factories
+
+    settings.GALLERY_PAGE_SIZE = 24
+    tune = factories.TuneFactory(owner=owner, status="ready")
+    prompts = [factories.PromptFactory(tune=tune, order=n) for n in range(8)]
+    for n in range(30):
+        factories.PhotoFactory(prompt=prompts[n // 4], index=n % 4)
+    client.force_login(owner)
+
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(f"/tunes/{tune.code}/").content.decode()
+    assert page.count('class="photo done"') == 24
+    assert "Photos 1–24 of 30" in page and 'href="?page=2"' in page
+    with CaptureQueriesContext(connection) as second:
+        page = client.get(f"/tunes/{tune.code}/?page=2").content.decode()
+    assert page.count('class="photo done"') == 6
+    assert "Photos 25–30 of 30" in page and 'href="?page=1"' in page
+    assert len(first) == len(second)
+    # A page past the end, or not a number, shows a real page instead of an error.
+    assert client.get(f"/tunes/{tune.code}/?page=99").status_code == 200
+    assert client.get(f"/tunes/{tune.code}/?page=x").status_code == 200
