@@ -8,6 +8,7 @@ are declared with markers (`@pytest.mark.postgres`, `redis`) or by the fixtures 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -205,6 +206,12 @@ class WorkerProcess:
     def output(self) -> str:
         return "".join(self.lines)
 
+    def kill(self) -> None:
+        """SIGKILL the worker's whole process group (started with `own_session=True`)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()  # warm shutdown: finish the current task
@@ -221,19 +228,10 @@ def worker_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def celery_worker(
-    transactional_db: None, tmp_path: Path, worker_env: dict[str, str]
-) -> Iterator[WorkerProcess]:
-    """A real worker process on Redis and the test's PostgreSQL database.
-
-    The test process stops running tasks eagerly, so `.delay()` goes through the broker.
-    Mail the worker sends lands as files in `tmp_path / "mail"`.
-    """
-    require("postgres", "redis")
-    from photoshoot.celery import app
-
-    app.control.purge()  # nothing left over from an earlier run reaches this worker
+def worker_start(env: dict[str, str], *, own_session: bool = False) -> WorkerProcess:
+    """Start a worker process of the project with `env` (see `celery_worker`) and wait until it
+    is ready. `own_session`: in a process group of its own, so that a test can kill the main
+    process and its pool children at once (`WorkerProcess.kill`)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -251,30 +249,55 @@ def celery_worker(
             "--without-heartbeat",
         ],
         cwd=BASE_DIR,
-        env=subprocess_env(
-            DJANGO_ENV="test",
-            DATABASE_URL=database_url(),
-            CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-            CELERY_TASK_ALWAYS_EAGER="0",
-            # django-environ drops the first slash of the path: "filemail:///" + "/tmp/…".
-            EMAIL_URL=f"filemail:///{tmp_path / 'mail'}",
-            MEDIA_ROOT=str(settings.MEDIA_ROOT),  # the test's own files, as the web side sees
-            **worker_env,
-        ),
+        env=subprocess_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_session,
     )
     worker = WorkerProcess(process)
+    if not worker.ready.wait(timeout=60):
+        worker.stop()
+        pytest.fail(f"the Celery worker did not start:\n{worker.output}")
+    return worker
+
+
+def worker_base_env(tmp_path: Path) -> dict[str, str]:
+    """What every test worker needs: the test's database, broker, files and mail folder."""
+    return {
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        # django-environ drops the first slash of the path: "filemail:///" + "/tmp/…".
+        "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # the test's own files, as the web side sees
+    }
+
+
+@pytest.fixture
+def celery_worker(
+    transactional_db: None, tmp_path: Path, worker_env: dict[str, str]
+) -> Iterator[WorkerProcess]:
+    """A real worker process on Redis and the test's PostgreSQL database.
+
+    The test process stops running tasks eagerly, so `.delay()` goes through the broker.
+    Mail the worker sends lands as files in `tmp_path / "mail"`.
+    """
+    require("postgres", "redis")
+    from photoshoot.celery import app
+
+    app.control.purge()  # nothing left over from an earlier run reaches this worker
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
+    worker = None
     try:
-        if not worker.ready.wait(timeout=60):
-            pytest.fail(f"the Celery worker did not start:\n{worker.output}")
+        worker = worker_start({**worker_base_env(tmp_path), **worker_env})
         yield worker
     finally:
         app.conf.task_always_eager = eager
-        worker.stop()
+        if worker is not None:
+            worker.stop()
 
 
 # --- A browser ---------------------------------------------------------------------------------

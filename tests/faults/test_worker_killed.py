@@ -1,0 +1,70 @@
+"""The Celery worker SIGKILLed (its whole process group, by pid) at random moments while it
+copies a photoshoot's results into storage: every photo arrives exactly once, and the tune
+ends ready, within the broker's visibility timeout plus the sweep."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+import pytest
+
+from accounts.credits import credits_grant
+from packs.models import Pack, PackPrompt
+from tests.conftest import require, worker_base_env, worker_start
+from tests.faults.conftest import scale
+from tests.tunes.conftest import ready_selfie_set
+from tunes import services
+from tunes.models import Photo, Tune
+
+pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
+
+VISIBILITY = 5  # seconds before Redis hands an unacknowledged task to another worker
+
+
+def test_no_photo_is_lost_or_doubled_when_the_worker_is_killed(
+    portal, owner, worker_env, tmp_path, settings
+):
+    require("postgres", "redis")
+    from photoshoot.celery import app
+
+    settings.POLL_AFTER_SECONDS = 1
+    images, kills = scale(short=20, full=100), scale(short=1, full=3)
+    portal.configure(train_seconds=0, generate_seconds=0)
+    pack = Pack.objects.create(title="Many", slug="many", price=1, classes=["woman"])
+    for n in range(images // 4):
+        PackPrompt.objects.create(pack=pack, template=f"{{subject}}, scene {n}", order=n, seed=n)
+    credits_grant(user=owner, amount=5, reason="Test credits")
+    env = {**worker_base_env(tmp_path), **worker_env, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY)}
+    app.control.purge()
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    worker = worker_start(env, own_session=True)
+    try:
+        tune = services.tune_start(
+            user=owner, selfie_set=ready_selfie_set(owner), pack=pack, start_token=uuid.uuid4()
+        )
+        rng = random.Random(7)
+        copied_at_kills = []
+        for kill in range(kills):
+            # Somewhere in the middle of the copies.
+            at = images * (kill + 1) // (kills + 1) + rng.randrange(-2, 3)
+            deadline = time.monotonic() + 60
+            while Photo.objects.count() < at and time.monotonic() < deadline:
+                time.sleep(0.05)
+            copied_at_kills.append(Photo.objects.count())
+            worker.kill()
+            worker = worker_start(env, own_session=True)
+        deadline = time.monotonic() + VISIBILITY + 90
+        while Tune.objects.get(pk=tune.pk).status != "ready" and time.monotonic() < deadline:
+            services.overdue_poll()  # what beat does every minute
+            time.sleep(1)
+    finally:
+        app.conf.task_always_eager = eager
+        worker.stop()
+
+    assert all(0 < copied < images for copied in copied_at_kills), copied_at_kills
+    tune.refresh_from_db()
+    assert tune.status == "ready", (tune.status, worker.output[-2000:])
+    assert Photo.objects.filter(tune=tune).count() == images
+    assert Photo.objects.values("prompt", "index").distinct().count() == images
