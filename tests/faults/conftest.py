@@ -5,10 +5,15 @@ runs the full one. Every loop is bounded in count and time."""
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
+from tests.conftest import free_port, wait_until
 from tests.tunes.conftest import pack, portal  # noqa: F401 - fixtures
 
 FULL = os.environ.get("FAULTS_FULL") == "1"
@@ -28,3 +33,72 @@ def worker_env(portal, live_server):  # noqa: F811
         "ASTRIA_RETRY_SECONDS": "1",
         "POLL_AFTER_SECONDS": "1",
     }
+
+
+class RedisServer:
+    """A Redis server of the test's own on a free port, keeping its data in an append-only
+    file, so that it can be stopped and started again (by its pid) like a real outage."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind", "127.0.0.1",
+                "--port", str(self.port),
+                "--save", "",
+                "--appendonly", "yes",
+                "--appendfsync", "always",
+                "--dir", str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self._answers, timeout=20)
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # Redis saves its append-only file and exits
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, settings: Any, monkeypatch: Any) -> Iterator[RedisServer]:
+    """Our own Redis as the broker of this test's process and of the workers it starts."""
+    from photoshoot.celery import app
+
+    server = RedisServer(tmp_path)
+    server.start()
+    previous = app.conf.broker_url
+    settings.CELERY_BROKER_URL = server.url
+
+    def use(url: str) -> None:
+        # Celery reads CELERY_BROKER_URL from the environment before its own settings; and
+        # the app keeps a pool of connections to its broker: forget it to reach the new one.
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    use(server.url)
+    try:
+        yield server
+    finally:
+        use(previous)
+        server.stop()
