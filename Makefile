@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test faults lint format migrate clean
+.PHONY: help run test faults bench lint format migrate clean
 
 help:
 	@echo "make run    set up and start the portal on http://127.0.0.1:$(PORT) (web, worker, beat)"
 	@echo "make test   install the dev tools, then lint, check migrations and run every test"
+	@echo "make bench  the benchmarks on the production stack (see README)"
 	@echo "make faults the fault suite in full (needs PostgreSQL and Redis, see README)"
 	@echo "make format rewrite the code with ruff's formatter and autofixes"
 	@echo "make clean  remove the virtualenv and everything under var/"
@@ -46,6 +47,10 @@ lint: $(VENV)/.dev-installed
 
 test: lint
 	$(BIN)/pytest
+
+# The benchmarks, on the production stack started on this machine (PostgreSQL must be up).
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench
 
 # The fault suite in full (longer runs, more jobs); needs PostgreSQL and Redis like CI.
 faults: $(VENV)/.dev-installed

@@ -350,8 +350,9 @@ PROMPT_DEADLINE_SECONDS = env.int("PROMPT_DEADLINE_SECONDS", default=2 * 3600)
 CALLBACK_MAX_BYTES = env.int("CALLBACK_MAX_BYTES", default=256 * 1024)
 # Galleries up to this many photos are zipped while the user waits; larger ones by a worker.
 ZIP_INLINE_MAX_PHOTOS = env.int("ZIP_INLINE_MAX_PHOTOS", default=24)
-# Photos per gallery page (each thumbnail is a signed URL, made anew for every page view).
-GALLERY_PAGE_SIZE = env.int("GALLERY_PAGE_SIZE", default=24)
+# Photos per gallery page: each thumbnail is a signed URL made for every view (0.3 ms each on
+# S3, most of the page's time: bench/), and twelve fill a phone's screen.
+GALLERY_PAGE_SIZE = env.int("GALLERY_PAGE_SIZE", default=12)
 # Pack previews (no callbacks): a sample subject's training and each preview prompt are asked
 # about this often until done or past the deadlines above.
 PREVIEW_POLL_SECONDS = env.int("PREVIEW_POLL_SECONDS", default=10)
