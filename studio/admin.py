@@ -39,14 +39,7 @@ class PreviewSubjectAdmin(admin.ModelAdmin):
         "astria_id",
         "trained_at",
     ]
-    readonly_fields = [
-        "samples",
-        "subject_class",
-        "status",
-        "failure_reason",
-        "astria_id",
-        "trained_at",
-    ]
+    readonly_fields = [f for f in fields if f not in ("name", "selfie_set")]
     actions = ["train"]
 
     def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
