@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tunes.tasks.tunes_poll_overdue",
         "schedule": env.int("POLL_SWEEP_SECONDS", default=60),
     },
+    "astria-calls-prune": {
+        "task": "tunes.tasks.astria_calls_prune",
+        "schedule": crontab(hour=4, minute=23),
+    },
     "previews-deadlines": {
         "task": "studio.tasks.previews_deadlines",
         "schedule": crontab(minute="*/10"),
@@ -353,6 +357,8 @@ ZIP_INLINE_MAX_PHOTOS = env.int("ZIP_INLINE_MAX_PHOTOS", default=24)
 # Photos per gallery page: each thumbnail is a signed URL made for every view (0.3 ms each on
 # S3, most of the page's time: bench/), and twelve fill a phone's screen.
 GALLERY_PAGE_SIZE = env.int("GALLERY_PAGE_SIZE", default=12)
+# Days the record of each Astria call is kept for staff (a day's sweep forgets older ones).
+ASTRIA_CALLS_KEEP_DAYS = env.int("ASTRIA_CALLS_KEEP_DAYS", default=90)
 # Pack previews (no callbacks): a sample subject's training and each preview prompt are asked
 # about this often until done or past the deadlines above.
 PREVIEW_POLL_SECONDS = env.int("PREVIEW_POLL_SECONDS", default=10)

@@ -10,10 +10,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.dispatch import receiver
+from django.utils import timezone
 
 from astria.client import astria_called
 
@@ -32,6 +35,14 @@ def calls_about(*, tune_id: int, prompt_id: int | None = None) -> Iterator[None]
         yield
     finally:
         _about.reset(token)
+
+
+def astria_calls_prune() -> int:
+    """Forget calls older than ASTRIA_CALLS_KEEP_DAYS (a tune polled for hours makes many);
+    returns how many went."""
+    since = timezone.now() - timedelta(days=settings.ASTRIA_CALLS_KEEP_DAYS)
+    deleted, _ = AstriaCall.objects.filter(at__lt=since).delete()
+    return deleted
 
 
 @receiver(astria_called, dispatch_uid="tunes.astria_call_record")

@@ -98,12 +98,16 @@ def prompt_retry(*, prompt_id: int) -> None:
     """Send one failed scene of a trained photoshoot again; its photos join the gallery."""
     from .tasks import prompt_submit
 
-    prompt = Prompt.objects.select_related("tune").filter(pk=prompt_id).first()
+    prompt = Prompt.objects.filter(pk=prompt_id).first()
     if prompt is None or prompt.status != Prompt.Status.FAILED:
         raise CannotRetry("Only a failed scene can be retried.")
-    if prompt.tune.status not in (Tune.Status.GENERATING, Tune.Status.READY):
-        raise CannotRetry("Its photoshoot is not running or ready: retry the photoshoot instead.")
     with transaction.atomic():
+        # Locked as tune_fail locks it: the tune cannot fail between this check and the retry.
+        tune = Tune.objects.select_for_update().get(pk=prompt.tune_id)
+        if tune.status not in (Tune.Status.GENERATING, Tune.Status.READY):
+            raise CannotRetry(
+                "Its photoshoot is not running or ready: retry the photoshoot instead."
+            )
         if _prompts_reopen(Prompt.objects.filter(pk=prompt_id)):
             transaction.on_commit(lambda: prompt_submit.delay(prompt_id))
 

@@ -86,6 +86,14 @@ def tunes_poll_overdue() -> int:
 
 
 @shared_task
+def astria_calls_prune() -> int:
+    """Beat: forget the record of old Astria calls."""
+    from .astria_log import astria_calls_prune
+
+    return astria_calls_prune()
+
+
+@shared_task
 def tune_zip_build(tune_id: int) -> None:
     """Zip a large gallery once, so that its download is a plain file."""
     services.tune_zip_build(tune_id=tune_id)

@@ -205,3 +205,30 @@ def test_a_tune_failed_after_its_last_scene_ended_is_ready_when_retried(
         act(client, "retry", tune)
     tune.refresh_from_db()
     assert tune.status == "ready"
+
+
+def test_a_scene_of_a_failed_tune_is_not_retried_alone(client, staff):
+    tune = factories.TuneFactory(status="failed", astria_id=9)
+    prompt = factories.PromptFactory(tune=tune, status="failed")
+    client.force_login(staff)
+    response = act(client, "retry", prompt, url="/admin/tunes/prompt/")
+    assert "retry the photoshoot instead" in response.content.decode()
+    prompt.refresh_from_db()
+    assert prompt.status == "failed"
+
+
+def test_the_record_of_old_astria_calls_is_forgotten(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tunes.astria_log import astria_calls_prune
+
+    tune = factories.TuneFactory()
+    old = AstriaCall.objects.create(tune=tune, method="GET", path="/tunes/1", elapsed_ms=5)
+    recent = AstriaCall.objects.create(tune=tune, method="GET", path="/tunes/1", elapsed_ms=5)
+    AstriaCall.objects.filter(pk=old.pk).update(
+        at=timezone.now() - timedelta(days=settings.ASTRIA_CALLS_KEEP_DAYS + 1)
+    )
+    assert astria_calls_prune() == 1
+    assert list(AstriaCall.objects.values_list("pk", flat=True)) == [recent.pk]
