@@ -92,9 +92,14 @@ def thumbnail_jpeg(content: bytes) -> bytes:
         return out.getvalue()
 
 
-def photo_ingest(*, prompt_id: int, index: int, url: str) -> Photo | None:
-    """Copy result `index` of a prompt into storage and record it, once."""
+def photo_ingest(
+    *, prompt_id: int, index: int, url: str, astria_id: int | None = None
+) -> Photo | None:
+    """Copy result `index` of a prompt into storage and record it, once. Returns None for a
+    result of an earlier attempt at the prompt (staff sent it again since)."""
     prompt = Prompt.objects.select_related("tune__owner").get(pk=prompt_id)
+    if astria_id is not None and prompt.astria_id != astria_id:
+        return None
     existing = Photo.objects.filter(prompt=prompt, index=index).first()
     if existing:
         return existing

@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import User
 from packs.models import Pack, PackPrompt
@@ -49,6 +50,10 @@ class Tune(models.Model):
     astria_id = models.BigIntegerField(null=True, blank=True, unique=True)
     callback_secret_hash = models.CharField(max_length=64)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
+    # Set while one attempt posts the tune to Astria (see services.tune_submit).
+    submit_claimed_at = models.DateTimeField(null=True, blank=True)
+    # When it was (last) queued for Astria: its start, or staff's retry. Deadlines count from it.
+    queued_at = models.DateTimeField(default=timezone.now)
     eta = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +103,8 @@ class Prompt(models.Model):
     # How many images Astria made, from our own GET of the finished prompt.
     result_count = models.PositiveSmallIntegerField(null=True, blank=True)
     order = models.PositiveIntegerField(default=0)
+    # Set when staff send a failed scene again; otherwise it has waited since its tune trained.
+    waiting_since = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)

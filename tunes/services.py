@@ -133,20 +133,36 @@ def _tune_create(*, user: User, selfie_set: SelfieSet, pack: Pack, start_token: 
 # --- Submit the tune --------------------------------------------------------------------------
 
 
-def tune_submit(*, tune_id: int, resume: bool = False) -> None:
+def tune_submit(*, tune_id: int) -> None:
     """Post the Flux LoRA tune to Astria and keep its id. After a 504 or a crash the tune is
     looked up by its title first, so Astria never trains two. Transient errors propagate
     (the task retries); permanent ones fail the tune with a full refund.
 
-    A first delivery claims a queued tune only; a retry (`resume`) takes its own submitting
-    tune up again. So a second copy of the task (the sweep sent one that was only late) does
-    nothing once the first has claimed the tune."""
-    claimable = [Tune.Status.QUEUED, Tune.Status.SUBMITTING] if resume else [Tune.Status.QUEUED]
-    claimed = Tune.objects.filter(pk=tune_id, status__in=claimable, astria_id=None).update(
-        status=Tune.Status.SUBMITTING, submit_attempts=F("submit_attempts") + 1
+    One attempt at a time: an attempt claims the tune by stamping it and lets go when it
+    ends. A copy of the task (the broker handed one on twice, the sweep sent one that was only
+    late) finds the tune claimed and does nothing; the claim of a worker killed mid-attempt
+    lapses after the task time limit, when that attempt can no longer be running."""
+    now = timezone.now()
+    lapsed = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimed = Tune.objects.filter(
+        Q(submit_claimed_at=None) | Q(submit_claimed_at__lt=lapsed),
+        pk=tune_id,
+        status__in=[Tune.Status.QUEUED, Tune.Status.SUBMITTING],
+        astria_id=None,
+    ).update(
+        status=Tune.Status.SUBMITTING,
+        submit_attempts=F("submit_attempts") + 1,
+        submit_claimed_at=now,
     )
     if not claimed:
         return
+    try:
+        _tune_post(tune_id)
+    finally:
+        Tune.objects.filter(pk=tune_id, submit_claimed_at=now).update(submit_claimed_at=None)
+
+
+def _tune_post(tune_id: int) -> None:
     tune = Tune.objects.select_related("selfie_set").get(pk=tune_id)
     with calls_about(tune_id=tune_id):
         found = tune_find_by_title(tune.astria_title) if tune.submit_attempts > 1 else None
@@ -318,7 +334,7 @@ def prompt_sync(*, prompt_id: int) -> None:
     copied = set(prompt.photos.values_list("index", flat=True))
     for index, url in enumerate(found.images):
         if index not in copied:
-            photo_ingest.delay(prompt_id, index, url)
+            photo_ingest.delay(prompt_id, index, url, prompt.astria_id)
     prompt_complete_if_done(prompt_id=prompt_id)
 
 
@@ -428,8 +444,13 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
     if tune_id is None:
         return
     with transaction.atomic():
-        # The tune first, as tune_fail locks it: the two never interleave their refunds.
-        tune = Tune.objects.select_for_update().select_related("owner", "pack").get(pk=tune_id)
+        # The tune first, as tune_fail locks it: the two never interleave their refunds. Only
+        # the tune's row: its owner and pack stay free for everyone else.
+        tune = (
+            Tune.objects.select_for_update(of=("self",))
+            .select_related("owner", "pack")
+            .get(pk=tune_id)
+        )
         failed = Prompt.objects.filter(
             pk=prompt_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
@@ -501,7 +522,14 @@ def overdue_poll() -> int:
     # Sending again is rarer than asking: a copy of a task that was only late is harmless
     # (submits are claimed, Astria de-duplicates prompts) but adds load when Astria is down.
     resend = wait * 10
-    generating = Q(tune__status=Tune.Status.GENERATING, tune__trained_at__lt=now - resend)
+    # Scenes waiting since their tune trained, or since staff sent them again.
+    waiting = Q(
+        status=Prompt.Status.WAITING,
+        tune__status__in=[Tune.Status.GENERATING, Tune.Status.READY],
+    )
+    waited = Q(waiting_since__lt=now - resend) | Q(
+        waiting_since=None, tune__trained_at__lt=now - resend
+    )
     work = [
         (
             Tune.objects.filter(status=Tune.Status.TRAINING).filter(
@@ -516,12 +544,16 @@ def overdue_poll() -> int:
             prompt_sync_task,
         ),
         (
-            Tune.objects.filter(status=Tune.Status.QUEUED, created_at__lt=now - resend),
+            Tune.objects.filter(
+                status__in=[Tune.Status.QUEUED, Tune.Status.SUBMITTING],
+                astria_id=None,
+                queued_at__lt=now - resend,
+            ),
             resend,
             tune_submit_task,
         ),
         (
-            Prompt.objects.filter(generating, status=Prompt.Status.WAITING),
+            Prompt.objects.filter(waiting, waited),
             resend,
             prompt_submit_task,
         ),
@@ -544,7 +576,7 @@ def _deadlines_enforce(now: datetime) -> None:
         Q(status=Tune.Status.TRAINING, submitted_at__lt=training_deadline)
         | Q(
             status__in=[Tune.Status.QUEUED, Tune.Status.SUBMITTING],
-            created_at__lt=training_deadline,
+            queued_at__lt=training_deadline,
         )
     ).values_list("pk", flat=True):
         tune_fail(
@@ -553,10 +585,15 @@ def _deadlines_enforce(now: datetime) -> None:
     prompt_deadline = now - timedelta(seconds=settings.PROMPT_DEADLINE_SECONDS)
     for prompt_id in Prompt.objects.filter(
         Q(status=Prompt.Status.SUBMITTED, submitted_at__lt=prompt_deadline)
-        | Q(
-            status=Prompt.Status.WAITING,
-            tune__status=Tune.Status.GENERATING,
-            tune__trained_at__lt=prompt_deadline,
+        | (
+            Q(
+                status=Prompt.Status.WAITING,
+                tune__status__in=[Tune.Status.GENERATING, Tune.Status.READY],
+            )
+            & (
+                Q(waiting_since__lt=prompt_deadline)
+                | Q(waiting_since=None, tune__trained_at__lt=prompt_deadline)
+            )
         )
     ).values_list("pk", flat=True):
         prompt_fail(prompt_id=prompt_id, reason="This scene took far longer than it should.")

@@ -42,6 +42,7 @@ def _prompts_reopen(queryset: QuerySet[Prompt]) -> list[int]:
             options["seed"] = seed + 1 if seed is not None else secrets.randbelow(2**31)
         if Prompt.objects.filter(pk=prompt.pk, status=Prompt.Status.FAILED).update(
             status=Prompt.Status.WAITING,
+            waiting_since=timezone.now(),
             options=options,
             failure_reason="",
             astria_id=None,
@@ -81,6 +82,8 @@ def tune_retry(*, tune_id: int) -> str:
             failure_reason="",
             finished_at=None,
             last_polled_at=None,
+            submit_claimed_at=None,
+            queued_at=timezone.now(),
             # A tune followed again gets a whole training deadline from now.
             submitted_at=timezone.now() if status == Tune.Status.TRAINING else tune.submitted_at,
         )
@@ -114,13 +117,13 @@ def prompt_retry(*, prompt_id: int) -> None:
 
 def tune_poll_now(*, tune_id: int) -> int:
     """Ask Astria about the tune and its open scenes now instead of waiting for the sweep;
-    a queued tune is sent again (a copy of a task that was only late does nothing). Returns
-    how many checks were queued."""
+    a tune not yet at Astria is sent again (nothing happens while an attempt is under way:
+    see services.tune_submit). Returns how many checks were queued."""
     from .tasks import prompt_sync, tune_submit, tune_sync
 
     tune = Tune.objects.get(pk=tune_id)
-    if tune.status == Tune.Status.QUEUED:
-        tune_submit.delay(tune_id)
+    if tune.status in (Tune.Status.QUEUED, Tune.Status.SUBMITTING) and tune.astria_id is None:
+        tune_submit.delay(tune_id)  # does nothing while an attempt is under way
         return 1
     if tune.status == Tune.Status.TRAINING:
         tune_sync.delay(tune_id)

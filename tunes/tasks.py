@@ -27,6 +27,10 @@ def backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
     if task.request.retries >= task.max_retries:
         raise exc  # the poller and the deadlines take it from here
     base = settings.ASTRIA_RETRY_SECONDS * (2**task.request.retries)
+    # Under the broker's visibility timeout, or the broker would hand the waiting retry to a
+    # second worker as well.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    base = min(base, visibility / 3)
     if getattr(exc, "may_have_been_processed", False):
         base = max(base, 2 * settings.ASTRIA_RETRY_SECONDS)
     countdown = base + random.uniform(0, base / 2)  # noqa: S311
@@ -36,7 +40,7 @@ def backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
 @shared_task(**RETRY)
 def tune_submit(self: object, tune_id: int) -> Retry | None:
     try:
-        services.tune_submit(tune_id=tune_id, resume=self.request.retries > 0)
+        services.tune_submit(tune_id=tune_id)
     except AstriaError as exc:
         return backoff(self, exc)
 
@@ -66,10 +70,14 @@ def prompt_sync(self: object, prompt_id: int) -> Retry | None:
 
 
 @shared_task(**RETRY)
-def photo_ingest(self: object, prompt_id: int, index: int, url: str) -> Retry | None:
-    """Copy one result; when it cannot be copied for good, the scene fails (and is refunded)."""
+def photo_ingest(
+    self: object, prompt_id: int, index: int, url: str, astria_id: int | None = None
+) -> Retry | None:
+    """Copy one result; when it cannot be copied for good, the scene fails (and is refunded).
+    A copy for an earlier attempt at the scene (`astria_id` no longer its own) does nothing."""
     try:
-        ingest.photo_ingest(prompt_id=prompt_id, index=index, url=url)
+        if not ingest.photo_ingest(prompt_id=prompt_id, index=index, url=url, astria_id=astria_id):
+            return None
     except ingest.IngestError as exc:
         if exc.transient and self.request.retries < self.max_retries:
             return backoff(self, exc)

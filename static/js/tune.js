@@ -4,6 +4,9 @@
   var card = document.getElementById("tune-progress");
   if (!card || card.dataset.final === "1") return;
   var gallery = document.getElementById("gallery");
+  // The status lists the first page's photos: add them live on that page only.
+  var page = new URLSearchParams(window.location.search).get("page");
+  var firstPage = !page || page === "1";
 
   function addPhoto(photo) {
     if (gallery.querySelector('[data-code="' + photo.code + '"]')) return;
@@ -32,7 +35,7 @@
         } else if (data.status === "training" && data.eta) {
           detail.textContent = "about ready at " + new Date(data.eta).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
         }
-        data.photos.forEach(addPhoto);
+        if (firstPage) data.photos.forEach(addPhoto);
         if (data.final) { window.location.reload(); return; }
         window.setTimeout(refresh, 3000);
       }, function () { window.setTimeout(refresh, 10000); });

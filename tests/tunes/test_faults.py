@@ -182,7 +182,7 @@ def lost_tune(owner, pack, *, age: timedelta) -> Tune:
         owner=owner, pack=pack, selfie_set=ready_selfie_set(owner), price=pack.price
     )
     Tune.objects.filter(pk=tune.pk).update(
-        created_at=timezone.now() - age,
+        queued_at=timezone.now() - age,
         callback_secret_hash=secret_hash(callback_secret("tune", tune.code)),
     )
     for order, pack_prompt in enumerate(pack.prompts.all()):
@@ -209,7 +209,7 @@ def test_a_tune_whose_submit_task_was_lost_is_sent_by_the_sweep(
     overdue_poll()
     assert Tune.objects.get(pk=tune.pk).status == "queued"  # not late enough to send again
 
-    Tune.objects.filter(pk=tune.pk).update(created_at=timezone.now() - resend)
+    Tune.objects.filter(pk=tune.pk).update(queued_at=timezone.now() - resend)
     overdue_poll()
     tune.refresh_from_db()
     assert tune.status == "ready", tune.failure_reason
@@ -217,16 +217,45 @@ def test_a_tune_whose_submit_task_was_lost_is_sent_by_the_sweep(
     assert astria_tunes(portal) == 1
 
 
-def test_a_late_copy_of_a_submit_task_does_nothing(portal, funded_owner, pack):
+def test_a_copy_of_a_submit_task_does_nothing_while_an_attempt_is_under_way(
+    portal, funded_owner, pack, settings
+):
+    from tunes import services
+
+    tune = lost_tune(funded_owner, pack, age=timedelta(seconds=1))
+    # Another worker is posting it right now (it has claimed the tune).
+    Tune.objects.filter(pk=tune.pk).update(status="submitting", submit_claimed_at=timezone.now())
+    services.tune_submit(tune_id=tune.pk)
+    assert astria_tunes(portal) == 0
+    assert Tune.objects.get(pk=tune.pk).status == "submitting"
+
+    # That worker was killed: once its attempt cannot be running any more, the tune is taken
+    # up again.
+    lapsed = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    Tune.objects.filter(pk=tune.pk).update(submit_claimed_at=lapsed)
+    services.tune_submit(tune_id=tune.pk)
+    tune.refresh_from_db()
+    assert tune.status == "ready", tune.failure_reason
+    assert tune.submit_claimed_at is None
+    assert astria_tunes(portal) == 1
+
+
+def test_a_tune_whose_attempt_was_killed_after_posting_is_found_not_posted_again(
+    portal, funded_owner, pack, settings
+):
     from tunes import services
 
     tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
     tune.refresh_from_db()
     assert tune.status == "ready"
-    Tune.objects.filter(pk=tune.pk).update(status="submitting", astria_id=None)
-    services.tune_submit(tune_id=tune.pk)  # a first delivery claims a queued tune only
-    assert astria_tunes(portal) == 1
-    assert Tune.objects.get(pk=tune.pk).submit_attempts == 1
+    # As if the worker died after Astria took the tune but before its id was saved.
+    lapsed = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    Tune.objects.filter(pk=tune.pk).update(
+        status="submitting", astria_id=None, submit_claimed_at=lapsed
+    )
+    services.tune_submit(tune_id=tune.pk)
+    assert astria_tunes(portal) == 1  # looked up by its title, not posted again
+    assert Tune.objects.get(pk=tune.pk).astria_id is not None
 
 
 def test_scenes_whose_submit_tasks_were_lost_are_sent_by_the_sweep(

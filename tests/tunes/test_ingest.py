@@ -45,3 +45,17 @@ def test_a_result_over_the_size_cap_is_refused(settings, hosts):
     settings.PHOTO_MAX_BYTES = 1000
     with pytest.raises(IngestError, match="larger than allowed"):
         result_fetch(f"{hosts.url}/photo-0.jpeg")
+
+
+@pytest.mark.django_db
+def test_a_copy_for_an_earlier_attempt_at_the_scene_does_nothing(hosts):
+    from tests import factories
+    from tunes.ingest import photo_ingest
+    from tunes.models import Photo
+
+    prompt = factories.PromptFactory(status="submitted", astria_id=222)
+    url = f"{hosts.url}/photo-0.jpeg"
+    assert photo_ingest(prompt_id=prompt.pk, index=0, url=url, astria_id=111) is None
+    assert not Photo.objects.exists()
+    assert photo_ingest(prompt_id=prompt.pk, index=0, url=url, astria_id=222) is not None
+    assert Photo.objects.count() == 1
