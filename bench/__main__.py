@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from dataclasses import asdict
@@ -29,7 +30,12 @@ def _table(figures: list[object]) -> str:
     return "\n".join(lines)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the stack's cleanup
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     seconds = float(os.environ.get("BENCH_SECONDS", "30"))
     with Stack() as stack:
         os.environ.update(stack.env, DJANGO_SETTINGS_MODULE="photoshoot.settings")

@@ -132,14 +132,14 @@ def callbacks(stack: Any, *, seconds: float, clients: int = 16) -> Figure:
     recorded = CallbackEvent.objects.filter(tune=tune).count()
     _queue_empty(stack)
     stack.worker_restart()
-    ratio = measured["per_second"] / baseline["per_second"]
-    duplicates = recorded - measured["requests"]
+    ratio = measured["per_second"] / baseline["per_second"] if baseline["per_second"] else 0
+    # Each answered callback records exactly one event: more would be doubled work, fewer lost.
     met = (
         measured["per_second"] >= 300
         and measured["p99_ms"] <= 50
         and ratio >= 0.5
         and measured["errors"] == 0
-        and duplicates == 0
+        and recorded == measured["requests"]
     )
     return Figure(
         "callbacks",
@@ -147,7 +147,7 @@ def callbacks(stack: Any, *, seconds: float, clients: int = 16) -> Figure:
         "callbacks/s",
         baseline["per_second"],
         "/healthz/ requests/s",
-        "≥ 300/s, p99 ≤ 50 ms, ratio ≥ 0.5, 0 errors, 0 duplicate rows",
+        "≥ 300/s, p99 ≤ 50 ms, ratio ≥ 0.5, 0 errors, one event per callback",
         met,
         {"measured": measured, "baseline": baseline, "events_recorded": recorded},
     )
@@ -243,7 +243,6 @@ def selfies(*, count: int) -> Figure:
 
     def pillow_alone(content: bytes) -> None:
         with Image.open(io.BytesIO(content)) as image:
-            image = image.convert("RGB")
             image.thumbnail((LONGEST_SIDE, LONGEST_SIDE))  # Pillow's default filter
             image.save(io.BytesIO(), "JPEG", quality=90)
 
@@ -253,7 +252,8 @@ def selfies(*, count: int) -> Figure:
             work(content)
         return len(files) / (time.perf_counter() - started)
 
-    rate(pillow_alone)  # warm up
+    rate(pillow_alone)  # warm up, both
+    rate(selfie_normalise)
     base = rate(pillow_alone)
     ours = rate(selfie_normalise)
     return Figure(

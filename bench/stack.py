@@ -4,8 +4,10 @@ and the sandbox as Astria. Everything binds 127.0.0.1 and stops when the stack c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +21,9 @@ from typing import Any
 import requests
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE = "photoshoot_bench"
+DATABASE = "photoshoot_bench"  # made for the run and dropped after it
+# The PostgreSQL server to make it on (its maintenance database).
+SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WEB_WORKERS = 3  # as the Procfile's defaults
 WEB_THREADS = 4
 
@@ -58,7 +62,7 @@ class Stack:
             "DJANGO_ENV": "production",
             "ENV_FILE": str(self.folder / "no.env"),
             "SECRET_KEY": secrets.token_urlsafe(40),
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+            "DATABASE_URL": SERVER.rsplit("/", 1)[0] + f"/{DATABASE}",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PUBLIC_BASE_URL": self.url,
@@ -88,15 +92,15 @@ class Stack:
     # --- Processes ----------------------------------------------------------------------------
 
     def _spawn(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
-        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(  # noqa: S603 - our own commands, no shell
-            args,
-            cwd=BASE_DIR,
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.folder / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            process = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+                args,
+                cwd=BASE_DIR,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes.append(process)
         return process
 
@@ -180,18 +184,29 @@ class Stack:
 
     def close(self) -> None:
         for process in reversed(self.processes):
-            self._stop(process)
+            # One that is gone already must not keep the others running.
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                self._stop(process)
+        self.processes.clear()
+        try:
+            self._database_drop()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- Data stores --------------------------------------------------------------------------
 
     def _database_create(self) -> None:
         import psycopg
 
-        with psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        self._database_drop()
+        with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+    def _database_drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
     def _bucket_create(self) -> None:
         import boto3

@@ -185,8 +185,9 @@ def clear_cache() -> Iterator[None]:
 class WorkerProcess:
     """A `celery worker` child process and everything it printed."""
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
+    def __init__(self, process: subprocess.Popen[str], *, own_session: bool = False) -> None:
         self.process = process
+        self.own_session = own_session
         self.lines: list[str] = []
         self.ready = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -214,11 +215,18 @@ class WorkerProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()  # warm shutdown: finish the current task
+            # Warm shutdown: finish the current task (the whole group, when it has its own).
+            if self.own_session:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.terminate()
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                if self.own_session:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                else:
+                    self.process.kill()
                 self.process.wait(timeout=5)
 
 
@@ -255,7 +263,7 @@ def worker_start(env: dict[str, str], *, own_session: bool = False) -> WorkerPro
         text=True,
         start_new_session=own_session,
     )
-    worker = WorkerProcess(process)
+    worker = WorkerProcess(process, own_session=own_session)
     if not worker.ready.wait(timeout=60):
         worker.stop()
         pytest.fail(f"the Celery worker did not start:\n{worker.output}")

@@ -52,7 +52,11 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_until(self._answers, timeout=20)
+        try:
+            wait_until(self._answers, timeout=20)
+        except BaseException:
+            self.stop()
+            raise
 
     def _answers(self) -> bool:
         import redis
@@ -65,7 +69,11 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()  # Redis saves its append-only file and exits
-            self.process.wait(timeout=20)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """After a whole photoshoot, the logs hold no secret: no callback secret, no signed URL token,
-no API key, no SECRET_KEY. Every logger is listened to, the live server's request log too."""
+no API key, no SECRET_KEY. Every logger of the process is listened to while its views and
+(eager) tasks run the photoshoot; the request log's filter has a test of its own, since the
+test server writes no request lines (gunicorn is told to log paths only)."""
 
 from __future__ import annotations
 
