@@ -80,6 +80,11 @@ def credits_debit(*, user: User, amount: int, reason: str, cause: models.Model) 
     )
 
 
+def credits_refunded(*, cause: models.Model) -> bool:
+    """Whether `cause` has had its refund (a cause is refunded at most once)."""
+    return CreditEntry.objects.filter(kind=CreditEntry.Kind.REFUND, **_cause_fields(cause)).exists()
+
+
 def credits_refund(*, user: User, amount: int, reason: str, cause: models.Model) -> bool:
     """Give back `amount` for `cause`; say whether it was given (False: refunded already)."""
     if amount <= 0:

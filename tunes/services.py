@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.credits import credits_debit, credits_refund
+from accounts.credits import credits_debit, credits_refund, credits_refunded
 from accounts.models import CreditEntry, User
 from accounts.services import OutgoingEmail, email_queue
 from astria.client import get_client
@@ -456,7 +456,7 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
         if not failed:
             return
-        if not _refunded(tune):
+        if not credits_refunded(cause=tune):
             prompt = Prompt.objects.get(pk=prompt_id)
             credits_refund(
                 user=tune.owner,
@@ -465,14 +465,6 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
                 cause=prompt,
             )
     tune_finish_if_done(tune_id=tune_id)
-
-
-def _refunded(tune: Tune) -> bool:
-    return CreditEntry.objects.filter(
-        kind=CreditEntry.Kind.REFUND,
-        cause_type=ContentType.objects.get_for_model(Tune),
-        cause_id=tune.pk,
-    ).exists()
 
 
 # --- Zips -------------------------------------------------------------------------------------
@@ -522,14 +514,6 @@ def overdue_poll() -> int:
     # Sending again is rarer than asking: a copy of a task that was only late is harmless
     # (submits are claimed, Astria de-duplicates prompts) but adds load when Astria is down.
     resend = wait * 10
-    # Scenes waiting since their tune trained, or since staff sent them again.
-    waiting = Q(
-        status=Prompt.Status.WAITING,
-        tune__status__in=[Tune.Status.GENERATING, Tune.Status.READY],
-    )
-    waited = Q(waiting_since__lt=now - resend) | Q(
-        waiting_since=None, tune__trained_at__lt=now - resend
-    )
     work = [
         (
             Tune.objects.filter(status=Tune.Status.TRAINING).filter(
@@ -553,7 +537,7 @@ def overdue_poll() -> int:
             tune_submit_task,
         ),
         (
-            Prompt.objects.filter(waiting, waited),
+            Prompt.objects.filter(_waiting_since_before(now - resend)),
             resend,
             prompt_submit_task,
         ),
@@ -567,6 +551,15 @@ def overdue_poll() -> int:
                 task.delay(pk)
                 queued += 1
     return queued
+
+
+def _waiting_since_before(moment: datetime) -> Q:
+    """Scenes not sent yet since before `moment`: waiting since their tune trained, or since
+    staff sent them again."""
+    return Q(
+        status=Prompt.Status.WAITING,
+        tune__status__in=[Tune.Status.GENERATING, Tune.Status.READY],
+    ) & (Q(waiting_since__lt=moment) | Q(waiting_since=None, tune__trained_at__lt=moment))
 
 
 def _deadlines_enforce(now: datetime) -> None:
@@ -585,15 +578,6 @@ def _deadlines_enforce(now: datetime) -> None:
     prompt_deadline = now - timedelta(seconds=settings.PROMPT_DEADLINE_SECONDS)
     for prompt_id in Prompt.objects.filter(
         Q(status=Prompt.Status.SUBMITTED, submitted_at__lt=prompt_deadline)
-        | (
-            Q(
-                status=Prompt.Status.WAITING,
-                tune__status__in=[Tune.Status.GENERATING, Tune.Status.READY],
-            )
-            & (
-                Q(waiting_since__lt=prompt_deadline)
-                | Q(waiting_since=None, tune__trained_at__lt=prompt_deadline)
-            )
-        )
+        | _waiting_since_before(prompt_deadline)
     ).values_list("pk", flat=True):
         prompt_fail(prompt_id=prompt_id, reason="This scene took far longer than it should.")

@@ -30,12 +30,6 @@ def _prompts_reopen(queryset: QuerySet[Prompt]) -> list[int]:
     gets its failed self back. So a prompt that reached Astria gets another seed."""
     reopened = []
     for prompt in queryset.filter(status=Prompt.Status.FAILED):
-        # Photos of the failed attempt would stand in for the new images at their places.
-        photos = Photo.objects.filter(prompt=prompt)
-        storage_objects_delete_after_commit(
-            [name for pair in photos.values_list("image", "thumbnail") for name in pair]
-        )
-        photos.delete()
         options = dict(prompt.options)
         if prompt.astria_id is not None:
             seed = options.get("seed")
@@ -53,6 +47,12 @@ def _prompts_reopen(queryset: QuerySet[Prompt]) -> list[int]:
             last_polled_at=None,
         ):
             reopened.append(prompt.pk)
+    # Photos of the failed attempts would stand in for the new images at their places.
+    photos = Photo.objects.filter(prompt__in=reopened)
+    storage_objects_delete_after_commit(
+        [name for pair in photos.values_list("image", "thumbnail") for name in pair]
+    )
+    photos.delete()
     return reopened
 
 
@@ -60,22 +60,15 @@ def tune_retry(*, tune_id: int) -> str:
     """Take a failed tune up again from where it stopped: not sent → send it; sent but not
     trained → follow its training again (with a fresh deadline); trained → send the scenes
     that failed. Returns the status it went back to; raises CannotRetry if it has not failed."""
-    from .tasks import prompt_submit, tune_submit, tune_sync
-
     tune = Tune.objects.filter(pk=tune_id, status=Tune.Status.FAILED).first()
     if tune is None:
         raise CannotRetry("Only a failed photoshoot can be retried.")
     if tune.astria_id is None:
-        status, queue = Tune.Status.QUEUED, lambda ids: tune_submit.delay(tune_id)
+        status = Tune.Status.QUEUED
     elif tune.trained_at is None:
-        status, queue = Tune.Status.TRAINING, lambda ids: tune_sync.delay(tune_id)
+        status = Tune.Status.TRAINING
     else:
         status = Tune.Status.GENERATING
-
-        def queue(ids: list[int]) -> None:
-            for prompt_id in ids:
-                prompt_submit.delay(prompt_id)
-
     with transaction.atomic():
         reopened = Tune.objects.filter(pk=tune_id, status=Tune.Status.FAILED).update(
             status=status,
@@ -90,11 +83,24 @@ def tune_retry(*, tune_id: int) -> str:
         if not reopened:
             raise CannotRetry("Only a failed photoshoot can be retried.")
         ids = _prompts_reopen(tune.prompts.all())
-        transaction.on_commit(lambda: queue(ids))
-        if status == Tune.Status.GENERATING and not ids:
-            # Nothing to send again (it failed after its last scene ended): finish it now.
-            transaction.on_commit(lambda: services.tune_finish_if_done(tune_id=tune_id))
+        transaction.on_commit(lambda: _resume(tune_id, status, ids))
     return status
+
+
+def _resume(tune_id: int, status: str, prompt_ids: list[int]) -> None:
+    """Queue what takes a retried tune up again from `status`."""
+    from .tasks import prompt_submit, tune_submit, tune_sync
+
+    if status == Tune.Status.QUEUED:
+        tune_submit.delay(tune_id)
+    elif status == Tune.Status.TRAINING:
+        tune_sync.delay(tune_id)
+    elif prompt_ids:
+        for prompt_id in prompt_ids:
+            prompt_submit.delay(prompt_id)
+    else:
+        # Nothing to send again (it failed after its last scene ended): finish it now.
+        services.tune_finish_if_done(tune_id=tune_id)
 
 
 def prompt_retry(*, prompt_id: int) -> None:
