@@ -48,25 +48,31 @@ class CreditsForm(forms.Form):
         return amount
 
 
-class CreditEntryInline(admin.TabularInline):
-    """The ledger, newest first; read-only: entries are written by the credit services."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows that services write and admin only shows (the ledger here; selfies, scenes,
+    photos and callbacks in the apps that build on accounts)."""
 
-    model = CreditEntry
-    fk_name = "user"
-    fields = ["created_at", "kind", "amount", "reason", "created_by"]
-    readonly_fields = fields
-    can_delete = False
     extra = 0
-    verbose_name_plural = "credit ledger"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CreditEntry]:
-        return super().get_queryset(request).select_related("created_by")
+    can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class CreditEntryInline(ReadOnlyInline):
+    """The ledger, newest first; entries are written by the credit services."""
+
+    model = CreditEntry
+    fk_name = "user"
+    fields = ["created_at", "kind", "amount", "reason", "created_by"]
+    readonly_fields = fields
+    verbose_name_plural = "credit ledger"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CreditEntry]:
+        return super().get_queryset(request).select_related("created_by")
 
 
 @admin.register(User)

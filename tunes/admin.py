@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.admin import ReadOnlyInline
 from uploads.admin import thumbnail_html
 
 from . import services, staff
@@ -42,17 +43,6 @@ class AgeFilter(admin.SimpleListFilter):
         if self.value() == "older":
             return queryset.filter(created_at__lt=since)
         return queryset.filter(created_at__gte=since)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class PromptInline(ReadOnlyInline):

@@ -8,6 +8,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.admin import ReadOnlyInline
+
 from . import services, storage
 from .images import HINTS
 from .models import Selfie, SelfieSet
@@ -26,21 +28,13 @@ def thumbnail_html(name: str, owner: object, *, size: int = 96) -> str:
     )
 
 
-class SelfieInline(admin.TabularInline):
+class SelfieInline(ReadOnlyInline):
     model = Selfie
     fields = ["thumb", "status", "original_name", "width", "height", "hint_list", "created_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Selfie]:
         return super().get_queryset(request).select_related("selfie_set__owner")
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="photo")
     def thumb(self, selfie: Selfie) -> str:
