@@ -11,7 +11,6 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -222,17 +221,10 @@ def shot_sync(*, shot_id: int) -> bool:
 def _shot_images_copy(shot: PreviewShot, urls: list[str]) -> bool:
     """Copy every result, then record them all at once (or none: True to try again)."""
     stored: list[dict[str, str]] = []
-    store = storage.storage()
     try:
         for url in urls:
             fetched = ingest.result_fetch(url)
-            image = store.save(
-                storage.new_key(None, "previews", ".jpg"), ContentFile(fetched.content)
-            )
-            thumb = store.save(
-                storage.new_key(None, "previews", "-thumb.jpg"),
-                ContentFile(ingest.thumbnail_jpeg(fetched.content)),
-            )
+            image, thumb = ingest.result_store(fetched, owner=None, folder="previews")
             stored.append({"image": image, "thumbnail": thumb})
     except ingest.IngestError as exc:
         storage.objects_delete([name for pair in stored for name in pair.values()])

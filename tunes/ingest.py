@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError
 from PIL import Image, UnidentifiedImageError
 
+from accounts.models import User
 from uploads import storage
 
 from .models import Photo, Prompt
@@ -92,6 +93,16 @@ def thumbnail_jpeg(content: bytes) -> bytes:
         return out.getvalue()
 
 
+def result_store(fetched: Fetched, *, owner: User | None, folder: str) -> tuple[str, str]:
+    """Store a fetched result and its thumbnail under new random keys; returns both names."""
+    store = storage.storage()
+    image = store.save(storage.new_key(owner, folder, ".jpg"), ContentFile(fetched.content))
+    thumb = store.save(
+        storage.new_key(owner, folder, "-thumb.jpg"), ContentFile(thumbnail_jpeg(fetched.content))
+    )
+    return image, thumb
+
+
 def photo_ingest(
     *, prompt_id: int, index: int, url: str, astria_id: int | None = None
 ) -> Photo | None:
@@ -104,12 +115,7 @@ def photo_ingest(
     if existing:
         return existing
     fetched = result_fetch(url)
-    owner = prompt.tune.owner
-    store = storage.storage()
-    image = store.save(storage.new_key(owner, "photos", ".jpg"), ContentFile(fetched.content))
-    thumb = store.save(
-        storage.new_key(owner, "photos", "-thumb.jpg"), ContentFile(thumbnail_jpeg(fetched.content))
-    )
+    image, thumb = result_store(fetched, owner=prompt.tune.owner, folder="photos")
     try:
         return Photo.objects.create(
             tune=prompt.tune,
