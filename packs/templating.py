@@ -5,11 +5,21 @@ A template names the person (or pet) as `{subject}`, e.g. `{subject} in a navy s
 light`. Rendered for tune 123 of a man it reads `<lora:123:1> ohwx man in a navy suit, studio
 light`: the LoRA tag always leads the text (as Astria's Flux examples do) and `{subject}` is the
 token and class. `{token}` and `{class}` are there for templates that need them apart.
+
+A template is plain words. Astria gives meaning to more than words in a prompt's text: a
+`<lora:ID:1>` tag loads anyone's LoRA by its id (and ids are sequential), `<faceid:…>` borrows a
+face, `--flags` switch features on, `BREAK` splits the picture between people, `{{key}}` takes a
+tune's characteristics, `key=value` lines set the prompt's options. A creative who could write
+any of that could put one customer's face into another's photoshoot, so all of it is refused
+when a template is saved and again when a prompt's text is built, and the text that is sent
+must name exactly one LoRA: the photoshoot's own.
 """
 
 from __future__ import annotations
 
+import re
 import string
+import unicodedata
 
 PLACEHOLDERS = ("subject", "token", "class")
 MAX_LENGTH = 1000
@@ -21,12 +31,50 @@ class TemplateError(ValueError):
     """A template that cannot be rendered; the message is for the creative who wrote it."""
 
 
+# Everything in a prompt's text that Astria reads as more than words, with what to tell the
+# creative. Checked on the template (before formatting, so `{{` is still visible) and on the text.
+ASTRIA_SYNTAX = [
+    (
+        re.compile(r"[<>]"),
+        "Remove < and >: Astria reads <…> as a tag that loads a model or a face. "
+        "The photoshoot's own LoRA is added for you.",
+    ),
+    (
+        re.compile(r"\{\{|\}\}"),
+        "Remove {{ and }}: Astria fills {{…}} with a model's characteristics.",
+    ),
+    (re.compile(r"--\w"), "Remove --flags: Astria reads them as settings."),
+    (re.compile(r"\bBREAK\b"), "Remove BREAK: Astria reads it as a split between people."),
+    (re.compile(r"\b\w+\s*="), "Remove name=value: Astria reads it as a setting of the prompt."),
+    (
+        re.compile(r":\s*\d+(?:\.\d+)?\s*\)"),
+        "Write plain words instead of weights like (smile:1.2).",
+    ),
+    (
+        re.compile(r"[\x00-\x1f\x7f]"),
+        "Keep the template on one line, without tabs or control characters.",
+    ),
+]
+
+
+def astria_syntax_check(text: str) -> None:
+    """Raise TemplateError if `text` holds anything Astria interprets (see ASTRIA_SYNTAX).
+
+    Look-alikes count: a full-width ＜ reads as < once Unicode is normalised."""
+    normalised = unicodedata.normalize("NFKC", text)
+    for pattern, message in ASTRIA_SYNTAX:
+        if pattern.search(normalised):
+            raise TemplateError(message)
+
+
 def template_check(template: str) -> None:
-    """Raise TemplateError unless `template` names the subject and nothing unknown."""
+    """Raise TemplateError unless `template` is plain words that name the subject and
+    nothing unknown."""
     if len(template) > MAX_LENGTH:
         raise TemplateError(
             f"The template is {len(template)} characters long; keep it under {MAX_LENGTH}."
         )
+    astria_syntax_check(template)
     try:
         fields = [
             (name, spec, conversion)
@@ -46,9 +94,24 @@ def template_check(template: str) -> None:
 
 
 def prompt_render(template: str, *, tune_id: int | str, token: str, subject_class: str) -> str:
-    """The text Astria receives for one pack prompt and one trained LoRA."""
+    """The text Astria receives for one pack prompt and one trained LoRA.
+
+    Raises TemplateError for a template that is not plain words (one saved before the rules
+    above, say), and for a token or class that would smuggle syntax into the text.
+    """
     template_check(template)
     body = template.format(
         subject=f"{token} {subject_class}", token=token, **{"class": subject_class}
-    )
-    return f"<lora:{tune_id}:{LORA_STRENGTH}> {body.strip()}"
+    ).strip()
+    astria_syntax_check(body)
+    text = f"{lora_tag(tune_id)} {body}"
+    if LORA_TAG.findall(text) != [lora_tag(tune_id)]:
+        raise TemplateError("The text must name exactly one LoRA: the photoshoot's own.")
+    return text
+
+
+LORA_TAG = re.compile(r"<lora:[^>]*>")
+
+
+def lora_tag(tune_id: int | str) -> str:
+    return f"<lora:{tune_id}:{LORA_STRENGTH}>"

@@ -19,7 +19,7 @@ from accounts.models import User
 from astria.client import get_client
 from astria.errors import AstriaError
 from packs.models import Pack
-from packs.templating import TRIGGER_WORD, prompt_render
+from packs.templating import TRIGGER_WORD, TemplateError, prompt_render
 from tunes import ingest
 from tunes.services import lora_tune_request, prompt_request, tune_find_by_title
 from uploads import storage
@@ -148,6 +148,18 @@ def preview_start(*, pack: Pack, subject: PreviewSubject, user: User) -> PackPre
             f"“{pack.title}” has no prompts for a {subject.subject_class}: "
             "pick a subject of a class the pack is for."
         )
+    try:
+        texts = [
+            prompt_render(
+                pack_prompt.template,
+                tune_id=subject.astria_id,
+                token=TRIGGER_WORD,
+                subject_class=subject.subject_class,
+            )
+            for pack_prompt in pack_prompts
+        ]
+    except TemplateError as exc:
+        raise CannotPreview(f"A prompt of “{pack.title}” was refused: {exc}") from None
     with transaction.atomic():
         preview = PackPreview.objects.create(pack=pack, subject=subject, requested_by=user)
         shots = PreviewShot.objects.bulk_create(
@@ -156,16 +168,11 @@ def preview_start(*, pack: Pack, subject: PreviewSubject, user: User) -> PackPre
                 pack_prompt=pack_prompt,
                 order=order,
                 template=pack_prompt.template,
-                text=prompt_render(
-                    pack_prompt.template,
-                    tune_id=subject.astria_id,
-                    token=TRIGGER_WORD,
-                    subject_class=subject.subject_class,
-                ),
+                text=text,
                 num_images=pack_prompt.num_images,
                 options=pack_prompt.astria_options(),
             )
-            for order, pack_prompt in enumerate(pack_prompts)
+            for order, (pack_prompt, text) in enumerate(zip(pack_prompts, texts, strict=True))
         )
         ids = [shot.pk for shot in shots]
         transaction.on_commit(lambda: [shot_submit.delay(pk) for pk in ids])

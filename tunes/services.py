@@ -35,7 +35,7 @@ from astria.errors import AstriaError
 from astria.schemas import PromptCreate, TuneCreate
 from astria.schemas import Tune as AstriaTune
 from packs.models import Pack
-from packs.templating import TRIGGER_WORD, prompt_render
+from packs.templating import TRIGGER_WORD, TemplateError, prompt_render
 from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
@@ -262,12 +262,17 @@ def prompt_submit(*, prompt_id: int) -> None:
     if prompt is None:
         return
     tune = prompt.tune
-    text = prompt_render(
-        prompt.template,
-        tune_id=tune.astria_id,
-        token=TRIGGER_WORD,
-        subject_class=tune.subject_class,
-    )
+    try:
+        text = prompt_render(
+            prompt.template,
+            tune_id=tune.astria_id,
+            token=TRIGGER_WORD,
+            subject_class=tune.subject_class,
+        )
+    except TemplateError as exc:
+        # A template saved before today's rules: it never reaches Astria, the scene is refunded.
+        prompt_fail(prompt_id=prompt_id, reason=f"This scene's prompt was refused: {exc}")
+        return
     request = prompt_request(
         text=text,
         num_images=prompt.num_images,
