@@ -1,13 +1,23 @@
 """Staff's view of users: found by e-mail (there is no username), with their credit balance
-and ledger; credits are granted or taken back only through the ledger service."""
+and ledger; credits are granted or taken back only through the ledger service.
+
+Roles are a superuser's alone. Anyone else who may change users sees who is staff, superuser,
+in which groups and with which permissions, and the e-mail address (the key to a password
+reset), but cannot change them; nor can they change, delete or set the password of another
+staff account; and groups are read-only to them. Granting credits is a permission of its own
+(`accounts.grant_credits`), given to the Support group (tunes/roles.py)."""
 
 from __future__ import annotations
 
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -109,8 +119,36 @@ class UserAdmin(DjangoUserAdmin):
         ),
     ]
 
+    # What only a superuser may change: roles, and the address a password reset goes to.
+    SUPERUSER_FIELDS = ("email", "is_staff", "is_superuser", "groups", "user_permissions")
+
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type]:
         return self.inlines if obj else []  # a user being added has no ledger yet
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not request.user.is_superuser:
+            fields += self.SUPERUSER_FIELDS
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_touch(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_touch(request, obj)
+
+    @staticmethod
+    def _may_touch(request: HttpRequest, obj: User | None) -> bool:
+        """Staff accounts are changed by superusers only (a role, a password, a deletion)."""
+        return obj is None or request.user.is_superuser or not (obj.is_staff or obj.is_superuser)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Setting someone's password is taking over their account: superusers only."""
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def get_urls(self) -> list[URLPattern]:
         credits = path(
@@ -127,8 +165,8 @@ class UserAdmin(DjangoUserAdmin):
         if user is None:
             raise Http404
         if not (
-            self.has_change_permission(request, user)
-            and request.user.has_perm("accounts.add_creditentry")
+            self.has_view_permission(request, user)
+            and request.user.has_perm("accounts.grant_credits")
         ):
             raise PermissionDenied
         form = CreditsForm(request.POST or None)
@@ -152,3 +190,30 @@ class UserAdmin(DjangoUserAdmin):
             "title": f"Grant or take credits: {user.email}",
         }
         return TemplateResponse(request, "admin/accounts/user/credits.html", context)
+
+
+class SuperusersChangeOnly:
+    """Model admins whose rows only superusers add, change or delete (others may only look)."""
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+
+admin.site.unregister(Group)
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(SuperusersChangeOnly, GroupAdmin):
+    """Groups are roles: a staff member who could change one could give themselves anything."""
+
+
+@admin.register(EmailAddress)
+class LoginAddressAdmin(SuperusersChangeOnly, EmailAddressAdmin):
+    """An e-mail address is where a password reset goes: changing one takes the account."""

@@ -84,6 +84,9 @@ class CreditEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "credit entries"
+        # Entries are written by the credit services only; this is the staff permission to
+        # write one by hand (admin's "Grant or take credits"), apart from changing users.
+        permissions = [("grant_credits", "Can grant or take credits")]
         constraints = [
             # One debit and at most one refund per cause: a retried or doubled request
             # cannot charge twice or refund twice.

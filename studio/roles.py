@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.roles import Permissions, group_ensure
+
 CREATIVES = "Creatives"
-PERMISSIONS = {
+PERMISSIONS: Permissions = {
     "packs": [
         f"{action}_{model}"
         for model in ("pack", "packprompt", "packsample")
@@ -21,14 +23,5 @@ PERMISSIONS = {
 
 
 def creatives_group_ensure(apps: Any) -> None:
-    """Create the group if it is missing and give it every permission above (never removes
-    one that staff added). `apps`: a migration's app registry, or django.apps.apps."""
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    group, _ = group_model.objects.get_or_create(name=CREATIVES)
-    for app_label, codenames in PERMISSIONS.items():
-        group.permissions.add(
-            *permission_model.objects.filter(
-                content_type__app_label=app_label, codename__in=codenames
-            )
-        )
+    """The Creatives group with every permission above (`apps`: a migration's registry)."""
+    group_ensure(apps, CREATIVES, PERMISSIONS)

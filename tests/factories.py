@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import User
 from studio.roles import CREATIVES, creatives_group_ensure
+from tunes.roles import SUPPORT, support_group_ensure
 from uploads.storage import new_key
 
 PASSWORD = "a-long-test-password-42"
@@ -51,6 +52,19 @@ class CreativeFactory(UserFactory):
         if create:
             creatives_group_ensure(django_apps)
             obj.groups.add(Group.objects.get(name=CREATIVES))
+
+
+class SupportFactory(UserFactory):
+    """Staff status and the Support group the tunes migration makes (made again here, as
+    for creatives)."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def support_group(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            support_group_ensure(django_apps)
+            obj.groups.add(Group.objects.get(name=SUPPORT))
 
 
 class PackFactory(factory.django.DjangoModelFactory):

@@ -6,18 +6,10 @@ from django.db import migrations
 
 
 def creatives_group_create(apps, schema_editor) -> None:
-    from django.contrib.auth.management import create_permissions
-
+    from accounts.roles import permissions_create
     from studio.roles import creatives_group_ensure
 
-    # Django makes permissions after all migrations have run (post_migrate); on a new database
-    # the group's would not exist yet, so make those of these two apps now.
-    for label in ("packs", "studio"):
-        config = apps.get_app_config(label)
-        models_module = getattr(config, "models_module", None)
-        config.models_module = True
-        create_permissions(config, verbosity=0, apps=apps)
-        config.models_module = models_module
+    permissions_create(apps, ["packs", "studio"])
     creatives_group_ensure(apps)
 
 
