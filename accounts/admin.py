@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -207,6 +209,7 @@ class SuperusersChangeOnly:
 
 admin.site.unregister(Group)
 admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
 
 
 @admin.register(Group)
@@ -217,3 +220,8 @@ class RoleGroupAdmin(SuperusersChangeOnly, GroupAdmin):
 @admin.register(EmailAddress)
 class LoginAddressAdmin(SuperusersChangeOnly, EmailAddressAdmin):
     """An e-mail address is where a password reset goes: changing one takes the account."""
+
+
+@admin.register(Authenticator)
+class TwoFactorAdmin(SuperusersChangeOnly, AuthenticatorAdmin):
+    """Removing someone's authenticator app would take their second factor away."""

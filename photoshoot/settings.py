@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "storages",
     "accounts",
     "astria.sandbox",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "photoshoot.urls"
+    "accounts.middleware.StaffMfaRequired",
 WSGI_APPLICATION = "photoshoot.wsgi.application"
 
 TEMPLATES = [
@@ -289,6 +291,14 @@ ACCOUNT_RATE_LIMITS = {
 
 # --- Selfie uploads ---------------------------------------------------------------------------
 
+# Admin signs in through the same allauth login (photoshoot/urls.py), so these limits and the
+# lock-out guard it too.
+
+# Two-factor authentication (allauth's MFA): a TOTP app, with recovery codes, for everyone who
+# wants it; staff must have it before admin opens when STAFF_REQUIRE_MFA is on (production).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "PhotoShoot"
+STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=PRODUCTION)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # More pixels than this in a header is refused before decoding (a decompression bomb).
 UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=64_000_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -9,6 +10,9 @@ from django.urls import include, path
 
 admin.site.site_header = "PhotoShoot admin"
 admin.site.site_title = "PhotoShoot admin"
+# Admin has no login of its own: it sends people to the portal's (allauth's), with its failed
+# login limits, lock-out and two-factor step.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

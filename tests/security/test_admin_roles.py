@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
@@ -121,6 +122,7 @@ def objects(owner) -> dict[str, Any]:
     )
     return {
         "account_emailaddress": EmailAddress.objects.get(user=owner),
+        "mfa_authenticator": TOTP.activate(owner, "JBSWY3DPEHPK3PXP").instance,
         "accounts_user": owner,
         "auth_user": owner,  # Django names the password page after its own user model
         "auth_group": Group.objects.get(name="Support"),

@@ -1,0 +1,39 @@
+"""Two-factor authentication before admin, for staff, where STAFF_REQUIRE_MFA is on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+
+class StaffMfaRequired:
+    """A staff member without an authenticator app is sent to set one up instead of admin.
+
+    A stolen staff password then opens nothing: admin needs the code too. Customers choose
+    for themselves (profile → two-factor authentication)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._must_set_up(request):
+            messages.info(request, "Staff need two-factor authentication: set it up to open admin.")
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
+
+    @staticmethod
+    def _must_set_up(request: HttpRequest) -> bool:
+        user = request.user
+        return (
+            settings.STAFF_REQUIRE_MFA
+            and user.is_authenticated
+            and user.is_staff
+            and request.path.startswith(reverse("admin:index"))
+            and not is_mfa_enabled(user)
+        )
