@@ -3,7 +3,9 @@ error is transient (CONTRACT.md §2: back off, a first wait of at least 30 s in 
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Literal, TypedDict
+
+from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.conf import settings
 
@@ -11,20 +13,33 @@ from astria.errors import AstriaError
 
 from . import ingest, services
 
-RETRY = {
+
+class RetryOptions(TypedDict):
+    # Typed so that `shared_task(**RETRY)` is checked as a bound task: `self` is a Task.
+    bind: Literal[True]
+    max_retries: int
+    acks_late: bool
+
+
+RETRY: RetryOptions = {
     "bind": True,
     "max_retries": 8,
     "acks_late": True,
 }
 
 
-def backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
+def out_of_retries(task: Task) -> bool:
+    """Whether the task has used up its retries (a max_retries of None has no limit)."""
+    return task.max_retries is not None and task.request.retries >= task.max_retries
+
+
+def backoff(task: Task, exc: AstriaError | ingest.IngestError) -> Retry:
     """Schedule a retry with exponential backoff and jitter; a 504 waits longer before
     looking again. The task returns what this returns: raising Retry instead would also escape
     from eager runs (tests), which Celery only re-runs for a returned Retry."""
     import random
 
-    if task.request.retries >= task.max_retries:
+    if out_of_retries(task):
         raise exc  # the poller and the deadlines take it from here
     base = settings.ASTRIA_RETRY_SECONDS * (2**task.request.retries)
     # Under the broker's visibility timeout, or the broker would hand the waiting retry to a
@@ -38,40 +53,44 @@ def backoff(task: object, exc: AstriaError | ingest.IngestError) -> Retry:
 
 
 @shared_task(**RETRY)
-def tune_submit(self: object, tune_id: int) -> Retry | None:
+def tune_submit(self: Task, tune_id: int) -> Retry | None:
     try:
         services.tune_submit(tune_id=tune_id)
     except AstriaError as exc:
         return backoff(self, exc)
+    return None
 
 
 @shared_task(**RETRY)
-def tune_sync(self: object, tune_id: int) -> Retry | None:
+def tune_sync(self: Task, tune_id: int) -> Retry | None:
     try:
         services.tune_sync(tune_id=tune_id)
     except AstriaError as exc:
         return backoff(self, exc)
+    return None
 
 
 @shared_task(**RETRY)
-def prompt_submit(self: object, prompt_id: int) -> Retry | None:
+def prompt_submit(self: Task, prompt_id: int) -> Retry | None:
     try:
         services.prompt_submit(prompt_id=prompt_id)
     except AstriaError as exc:
         return backoff(self, exc)
+    return None
 
 
 @shared_task(**RETRY)
-def prompt_sync(self: object, prompt_id: int) -> Retry | None:
+def prompt_sync(self: Task, prompt_id: int) -> Retry | None:
     try:
         services.prompt_sync(prompt_id=prompt_id)
     except AstriaError as exc:
         return backoff(self, exc)
+    return None
 
 
 @shared_task(**RETRY)
 def photo_ingest(
-    self: object, prompt_id: int, index: int, url: str, astria_id: int | None = None
+    self: Task, prompt_id: int, index: int, url: str, astria_id: int | None = None
 ) -> Retry | None:
     """Copy one result; when it cannot be copied for good, the scene fails (and is refunded).
     A copy for an earlier attempt at the scene (`astria_id` no longer its own) does nothing."""
@@ -79,7 +98,7 @@ def photo_ingest(
         if not ingest.photo_ingest(prompt_id=prompt_id, index=index, url=url, astria_id=astria_id):
             return None
     except ingest.IngestError as exc:
-        if exc.transient and self.request.retries < self.max_retries:
+        if exc.transient and not out_of_retries(self):
             return backoff(self, exc)
         services.prompt_fail(prompt_id=prompt_id, reason=f"A photo could not be copied: {exc}")
         return None
