@@ -28,6 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from .credits import InsufficientCredits, credits_grant
+from .http import request_user
 from .models import CreditEntry, User
 
 
@@ -79,7 +80,7 @@ class CreditEntryInline(ReadOnlyInline):
 
     model = CreditEntry
     fk_name = "user"
-    fields = ["created_at", "kind", "amount", "reason", "created_by"]
+    fields = ("created_at", "kind", "amount", "reason", "created_by")
     readonly_fields = fields
     verbose_name_plural = "credit ledger"
 
@@ -175,7 +176,9 @@ class UserAdmin(DjangoUserAdmin):
         if request.method == "POST" and form.is_valid():
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
             try:
-                credits_grant(user=user, amount=amount, reason=reason, created_by=request.user)
+                credits_grant(
+                    user=user, amount=amount, reason=reason, created_by=request_user(request)
+                )
             except InsufficientCredits as exc:
                 form.add_error(
                     "amount", f"{user.email} has {exc.balance} credits: take at most that many."

@@ -7,6 +7,7 @@ Statuses are data and change only by conditional updates from the expected state
 from __future__ import annotations
 
 import uuid
+from typing import Self, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -16,9 +17,12 @@ from accounts.models import User
 from packs.models import Pack, PackPrompt
 from uploads.models import SelfieSet
 
+_Row = TypeVar("_Row")
 
-class TuneQuerySet(models.QuerySet["Tune"]):
-    def for_user(self, user: User) -> TuneQuerySet:
+
+class TuneQuerySet(models.QuerySet["Tune", _Row]):
+    # Generic in its rows so that what .annotate() adds to them is typed (django-stubs).
+    def for_user(self, user: User) -> Self:
         return self.filter(owner=user)
 
 

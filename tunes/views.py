@@ -21,6 +21,7 @@ from django.http import (
     FileResponse,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
     JsonResponse,
 )
@@ -30,6 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.credits import InsufficientCredits
+from accounts.http import AuthenticatedHttpRequest
 from packs.models import Pack
 from uploads import storage
 from uploads.models import SelfieSet
@@ -40,7 +42,7 @@ from .models import CallbackEvent, Photo, Prompt, Tune
 FINAL = {Tune.Status.READY, Tune.Status.FAILED}
 
 
-def tune_for_user(request: HttpRequest, code: UUID) -> Tune:
+def tune_for_user(request: AuthenticatedHttpRequest, code: UUID) -> Tune:
     """The signed-in user's tune with this code, or 404."""
     return get_object_or_404(
         Tune.objects.for_user(request.user).select_related("pack", "owner"), code=code
@@ -57,7 +59,7 @@ def photo_json(photo: Photo, tune: Tune) -> dict[str, Any]:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's photoshoots, newest first, each with its status and first photo."""
     first_photo = Photo.objects.filter(tune=OuterRef("pk")).order_by("prompt__order", "index")
     tunes = (
@@ -65,13 +67,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .select_related("pack", "owner")
         .annotate(photo_count=Count("photos"), cover=Subquery(first_photo.values("thumbnail")[:1]))
     )
-    for tune in tunes:
-        tune.cover_url = storage.private_url(tune.cover, owner=tune.owner) if tune.cover else None
-    return render(request, "tunes/dashboard.html", {"tunes": tunes})
+    rows = [
+        (tune, storage.private_url(tune.cover, owner=tune.owner) if tune.cover else None)
+        for tune in tunes
+    ]
+    return render(request, "tunes/dashboard.html", {"tunes": rows})
 
 
 @login_required
-def tune_new(request: HttpRequest) -> HttpResponse:
+def tune_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pick a pack for one of the user's selfie sets."""
     selfie_set = get_object_or_404(
         SelfieSet.objects.for_user(request.user), code=_uuid(request.GET.get("set"))
@@ -91,7 +95,7 @@ def tune_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def tune_start(request: HttpRequest) -> HttpResponse:
+def tune_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     selfie_set = get_object_or_404(
         SelfieSet.objects.for_user(request.user), code=_uuid(request.POST.get("selfie_set"))
     )
@@ -118,7 +122,7 @@ def _uuid(value: str | None) -> UUID:
 
 
 @login_required
-def tune_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+def tune_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     """The tune's progress, then its gallery a page at a time: every thumbnail is a signed URL,
     and a phone need not load hundreds at once."""
     tune = tune_for_user(request, code)
@@ -156,20 +160,22 @@ def _status(tune: Tune) -> dict[str, Any]:
 
 
 @login_required
-def tune_status(request: HttpRequest, code: UUID) -> JsonResponse:
+def tune_status(request: AuthenticatedHttpRequest, code: UUID) -> JsonResponse:
     """What the tune page refreshes itself with while the photoshoot works."""
     tune = tune_for_user(request, code)
     first_page = tune.photos.all()[: settings.GALLERY_PAGE_SIZE]
     return JsonResponse({**_status(tune), "photos": [photo_json(p, tune) for p in first_page]})
 
 
-def _photo_for_user(request: HttpRequest, code: UUID, photo_code: UUID) -> tuple[Tune, Photo]:
+def _photo_for_user(
+    request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
+) -> tuple[Tune, Photo]:
     tune = tune_for_user(request, code)
     return tune, get_object_or_404(tune.photos, code=photo_code)
 
 
 @login_required
-def photo_detail(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+def photo_detail(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
     tune, photo = _photo_for_user(request, code, photo_code)
     codes = list(tune.photos.values_list("code", flat=True))
     at = codes.index(photo.code)
@@ -190,7 +196,7 @@ def photo_detail(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResp
 
 @login_required
 @require_POST
-def photo_like(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+def photo_like(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
     """Like or unlike (`liked=0`) a photo."""
     _, photo = _photo_for_user(request, code, photo_code)
     liked = request.POST.get("liked", "1") != "0"
@@ -201,7 +207,9 @@ def photo_like(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpRespon
 
 
 @login_required
-def photo_download(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+def photo_download(
+    request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
+) -> HttpResponseBase:
     _, photo = _photo_for_user(request, code, photo_code)
     store = storage.storage()
     filename = services.photo_filename(photo)
@@ -215,7 +223,7 @@ def photo_download(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpRe
 
 
 @login_required
-def tune_zip(request: HttpRequest, code: UUID) -> HttpResponse:
+def tune_zip(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponseBase:
     """Every photo of the tune in one zip: streamed when the gallery is small; a large one is
     built once by a worker while this page waits, then downloaded as a file."""
     tune = tune_for_user(request, code)
@@ -282,8 +290,8 @@ def _callback(request: HttpRequest, kind: str, code: UUID) -> HttpResponse:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         CallbackEvent.objects.create(
             kind=kind,
-            tune_id=obj.pk if kind == "tune" else obj.tune_id,
-            prompt=obj if kind == "prompt" else None,
+            tune_id=obj.tune_id if isinstance(obj, Prompt) else obj.pk,
+            prompt=obj if isinstance(obj, Prompt) else None,
             astria_id=obj.astria_id,
         )
         task = tune_sync if kind == "tune" else prompt_sync

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.conf import settings
 from django.core import signing
@@ -19,6 +19,9 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 UPLOAD_SALT = "uploads.direct-upload"
 PRIVATE_SALT = "uploads.private-url"
@@ -37,7 +40,7 @@ def storage() -> Storage:
     return storages["default"]
 
 
-def is_s3(store: Storage) -> bool:
+def is_s3(store: Storage) -> TypeGuard[S3Storage]:
     return hasattr(store, "bucket_name")
 
 

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, ProtectedError, Q
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedHttpRequest
 
 from . import services, storage
 from .forms import SelfieSetForm, SelfieSetRenameForm, UploadStartForm
@@ -24,7 +26,7 @@ from .images import HINTS, RejectedImage
 from .models import Selfie, SelfieSet
 
 
-def set_for_user(request: HttpRequest, code: UUID) -> SelfieSet:
+def set_for_user(request: AuthenticatedHttpRequest, code: UUID) -> SelfieSet:
     """The signed-in user's set with this code, or 404."""
     return get_object_or_404(SelfieSet.objects.for_user(request.user), code=code)
 
@@ -48,7 +50,7 @@ def rejected(exc: RejectedImage) -> JsonResponse:
 
 
 @login_required
-def set_list(request: HttpRequest) -> HttpResponse:
+def set_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     sets = SelfieSet.objects.for_user(request.user).annotate(
         photo_count=Count("selfies", filter=Q(selfies__status=Selfie.Status.READY))
     )
@@ -56,7 +58,7 @@ def set_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def set_create(request: HttpRequest) -> HttpResponse:
+def set_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SelfieSetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         selfie_set = services.selfie_set_create(owner=request.user, **form.cleaned_data)
@@ -65,7 +67,7 @@ def set_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def set_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+def set_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     selfie_set = set_for_user(request, code)
     photos = [
         photo_json(s)
@@ -93,7 +95,7 @@ def set_detail(request: HttpRequest, code: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_rename(request: HttpRequest, code: UUID) -> HttpResponse:
+def set_rename(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     selfie_set = set_for_user(request, code)
     form = SelfieSetRenameForm(request.POST, instance=SelfieSet(name=selfie_set.name))
     if form.is_valid():
@@ -105,7 +107,7 @@ def set_rename(request: HttpRequest, code: UUID) -> HttpResponse:
 
 
 @login_required
-def set_delete(request: HttpRequest, code: UUID) -> HttpResponse:
+def set_delete(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     selfie_set = set_for_user(request, code)
     if request.method == "POST":
         try:
@@ -125,7 +127,7 @@ def set_delete(request: HttpRequest, code: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def upload_start(request: HttpRequest, code: UUID) -> JsonResponse:
+def upload_start(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     """Issue an upload target for one file the browser is about to send."""
     selfie_set = set_for_user(request, code)
     try:
@@ -149,7 +151,7 @@ def upload_start(request: HttpRequest, code: UUID) -> JsonResponse:
 
 @login_required
 @require_POST
-def upload_finish(request: HttpRequest, code: UUID, upload_code: UUID) -> JsonResponse:
+def upload_finish(request: AuthenticatedHttpRequest, code: UUID, upload_code: UUID) -> HttpResponse:
     """The browser says the bytes are in storage: verify and normalise them."""
     selfie = get_object_or_404(
         Selfie.objects.select_related("selfie_set__owner"),
@@ -169,7 +171,7 @@ def upload_finish(request: HttpRequest, code: UUID, upload_code: UUID) -> JsonRe
 
 @login_required
 @require_POST
-def photo_delete(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+def photo_delete(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
     selfie = get_object_or_404(
         Selfie, code=photo_code, selfie_set__code=code, selfie_set__owner=request.user
     )
@@ -182,7 +184,7 @@ def photo_delete(request: HttpRequest, code: UUID, photo_code: UUID) -> HttpResp
 
 @login_required
 @require_POST
-def direct_upload(request: HttpRequest) -> HttpResponse:
+def direct_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Local storage's stand-in for an S3 presigned POST: same fields, a signed token."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -204,7 +206,7 @@ def direct_upload(request: HttpRequest) -> HttpResponse:
         ).exists()
     ):
         return HttpResponse("This upload is not allowed.", status=403)
-    if upload is None or not 1 <= upload.size <= settings.UPLOAD_MAX_BYTES:
+    if upload is None or not 1 <= (upload.size or 0) <= settings.UPLOAD_MAX_BYTES:
         return HttpResponse("The file must be between 1 byte and the size limit.", status=400)
     store = storage.storage()
     saved = store.save(grant["key"], upload)
@@ -214,7 +216,7 @@ def direct_upload(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def _stored_jpeg(name: str | None, *, cache: str) -> HttpResponse:
+def _stored_jpeg(name: str | None, *, cache: str) -> HttpResponseBase:
     store = storage.storage()
     if name is None or not store.exists(name):
         return HttpResponse(status=404)
@@ -224,12 +226,12 @@ def _stored_jpeg(name: str | None, *, cache: str) -> HttpResponse:
 
 
 @login_required
-def private_file(request: HttpRequest) -> HttpResponse:
+def private_file(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """A photo behind a local signed URL: fresh, and only for its owner or staff."""
     name = storage.private_name(request.GET.get("t", ""), viewer=request.user)
     return _stored_jpeg(name, cache="private, max-age=300")
 
 
-def fetch_file(request: HttpRequest) -> HttpResponse:
+def fetch_file(request: HttpRequest) -> HttpResponseBase:
     """A normalised selfie for Astria to download: the signed, expiring token is the only key."""
     return _stored_jpeg(storage.fetch_name(request.GET.get("t", "")), cache="private, no-store")
