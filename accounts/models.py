@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -12,10 +12,11 @@ from django.db import models
 from django.db.models.functions import Lower
 
 
-class UserManager(DjangoUserManager):
-    """Django's manager, keyed by e-mail instead of username."""
+class UserManager(DjangoUserManager["User"]):
+    """Django's manager, keyed by e-mail instead of username (so create_user and
+    create_superuser take other arguments than Django's: their `type: ignore[override]`)."""
 
-    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:  # type: ignore[override]
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An e-mail address is required.")
         user = self.model(email=self.normalize_email(email), **extra)
@@ -41,9 +42,9 @@ class User(AbstractUser):
     credits = models.IntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         ordering = ["email"]

@@ -35,9 +35,10 @@ class OutgoingEmail:
             ),
             None,
         )
+        # str(): a lazy translation would not travel as JSON.
         return cls(
-            subject=message.subject,
-            body=message.body,
+            subject=str(message.subject),
+            body=str(message.body),
             to=list(message.to),
             from_email=message.from_email,
             html=html,

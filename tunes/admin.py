@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from django.contrib import admin, messages
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +21,19 @@ from uploads.admin import thumbnail_html
 from . import services, staff
 from .models import AstriaCall, CallbackEvent, Photo, Prompt, Tune
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 STOPPED_BY_STAFF = "Our team stopped this photoshoot."
 LAST_CALLS = 50
+
+_M = TypeVar("_M", bound=Model)
+
+
+class _Cover(TypedDict):
+    """What TuneAdmin's queryset adds to each tune: the thumbnail of its first photo."""
+
+    cover_name: str | None
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -37,17 +50,18 @@ class AgeFilter(admin.SimpleListFilter):
         return [(key, label) for key, (label, _) in self.AGES.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Tune]) -> QuerySet[Tune]:
-        if self.value() not in self.AGES:
+        value = self.value()
+        if value is None or value not in self.AGES:
             return queryset
-        since = timezone.now() - self.AGES[self.value()][1]
-        if self.value() == "older":
+        since = timezone.now() - self.AGES[value][1]
+        if value == "older":
             return queryset.filter(created_at__lt=since)
         return queryset.filter(created_at__gte=since)
 
 
 class PromptInline(ReadOnlyInline):
     model = Prompt
-    fields = [
+    fields = (
         "scene",
         "status",
         "text_sent",
@@ -57,7 +71,7 @@ class PromptInline(ReadOnlyInline):
         "failure_reason",
         "submitted_at",
         "finished_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="scene")
@@ -72,7 +86,7 @@ class PromptInline(ReadOnlyInline):
 
 class PhotoInline(ReadOnlyInline):
     model = Photo
-    fields = ["thumb", "scene", "index", "width", "height", "liked", "created_at"]
+    fields = ("thumb", "scene", "index", "width", "height", "liked", "created_at")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
@@ -89,7 +103,7 @@ class PhotoInline(ReadOnlyInline):
 
 class CallbackEventInline(ReadOnlyInline):
     model = CallbackEvent
-    fields = ["received_at", "kind", "scene", "astria_id"]
+    fields = ("received_at", "kind", "scene", "astria_id")
     readonly_fields = fields
     verbose_name_plural = "callbacks from Astria (newest first)"
 
@@ -103,7 +117,7 @@ class CallbackEventInline(ReadOnlyInline):
 
 class AstriaCallInline(ReadOnlyInline):
     model = AstriaCall
-    fields = ["at", "method", "path", "status", "elapsed_ms", "error"]
+    fields = ("at", "method", "path", "status", "elapsed_ms", "error")
     readonly_fields = fields
     verbose_name_plural = f"calls to Astria (the last {LAST_CALLS}, newest first)"
 
@@ -117,8 +131,8 @@ class AstriaCallInline(ReadOnlyInline):
 def _each(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
-    queryset: QuerySet,
-    act: Callable[[object], str | None],
+    queryset: QuerySet[_M],
+    act: Callable[[_M], str | None],
 ) -> None:
     """Apply `act` to each object; log what it says it did, report what it refused."""
     done = 0
@@ -156,7 +170,7 @@ class TuneAdmin(admin.ModelAdmin):
         ("Credits", {"fields": ["price"]}),
         ("Times", {"fields": ["created_at", "submitted_at", "trained_at", "finished_at"]}),
     ]
-    readonly_fields = [f for _, options in fieldsets for f in options["fields"]]
+    readonly_fields = flatten_fieldsets(fieldsets)
     inlines = [PromptInline, PhotoInline, CallbackEventInline, AstriaCallInline]
     actions = ["poll_now", "retry", "retry_failed_scenes", "mark_failed", "resend_ready_email"]
 
@@ -176,11 +190,11 @@ class TuneAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="cover")
-    def cover_thumb(self, tune: Tune) -> str:
+    def cover_thumb(self, tune: WithAnnotations[Tune, _Cover]) -> str:
         return thumbnail_html(tune.cover_name, tune.owner, size=48) if tune.cover_name else "—"
 
     @admin.display(description="cover")
-    def cover(self, tune: Tune) -> str:
+    def cover(self, tune: WithAnnotations[Tune, _Cover]) -> str:
         return thumbnail_html(tune.cover_name, tune.owner, size=192) if tune.cover_name else "—"
 
     @admin.display(description="code")
@@ -237,7 +251,7 @@ class PromptAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     list_select_related = ["tune__owner"]
     search_fields = ["tune__owner__email", "=tune__code", "=astria_id"]
-    fields = [
+    fields = (
         "tune",
         "status",
         "failure_reason",
@@ -250,7 +264,7 @@ class PromptAdmin(admin.ModelAdmin):
         "submitted_at",
         "finished_at",
         "last_polled_at",
-    ]
+    )
     readonly_fields = fields
     actions = ["retry"]
 
