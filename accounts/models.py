@@ -40,6 +40,9 @@ class User(AbstractUser):
     # The running balance of the credit ledger, changed only by accounts.credits in the same
     # transaction as the entry that explains it; the database refuses a negative balance.
     credits = models.IntegerField(default=0, editable=False)
+    # Changed each time a password-reset link is sent and part of the link's signature, so the
+    # newest link is the only one that works (accounts.reset_links).
+    password_reset_nonce = models.CharField(max_length=32, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
