@@ -280,6 +280,10 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Sign-up, password reset and login answer alike whether an address has an account or not.
+# True, not "strict": with mandatory verification it hides a taken address at sign-up too,
+# where "strict" would make a second account for it.
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PhotoShoot] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # Only the newest password-reset link works (an older e-mail may have leaked). A class's path,
