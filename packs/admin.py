@@ -4,6 +4,8 @@ adds the previews (linked from this page)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
@@ -14,6 +16,15 @@ from uploads.models import SubjectClass
 
 from .models import Pack, PackPrompt, PackSample
 from .templating import TRIGGER_WORD, TemplateError, prompt_render
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _PromptTotal(TypedDict):
+    """What PackAdmin's queryset adds to each pack."""
+
+    prompt_total: int
 
 
 def classes_field(help_text: str) -> forms.MultipleChoiceField:
@@ -96,5 +107,5 @@ class PackAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(prompt_total=Count("prompts"))
 
     @admin.display(description="prompts", ordering="prompt_total")
-    def prompt_count(self, pack: Pack) -> int:
+    def prompt_count(self, pack: WithAnnotations[Pack, _PromptTotal]) -> int:
         return pack.prompt_total

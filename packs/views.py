@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Prefetch, QuerySet
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, render
 
 from uploads import storage
@@ -11,7 +17,7 @@ from uploads import storage
 from .models import Pack, PackSample
 
 
-def _catalogue() -> object:
+def _catalogue() -> QuerySet[Pack]:
     return Pack.objects.active().prefetch_related(
         "prompts", Prefetch("samples", queryset=PackSample.objects.order_by("order", "id"))
     )
@@ -26,7 +32,7 @@ def pack_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "packs/pack_detail.html", {"pack": pack})
 
 
-def pack_image(request: HttpRequest, slug: str, image: str) -> HttpResponse:
+def pack_image(request: HttpRequest, slug: str, image: str) -> HttpResponseBase:
     """A cover (`image="cover"`) or a sample photo (its id) of an active pack: public pictures,
     served from private storage (a signed redirect on S3)."""
     pack = get_object_or_404(Pack.objects.active(), slug=slug)

@@ -3,10 +3,11 @@ see each prompt beside what it made."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from accounts.http import request_user
 from packs.models import Pack
 from uploads import storage
 from uploads.admin import thumbnail_html
@@ -22,14 +24,24 @@ from uploads.models import Selfie
 from . import services
 from .models import PackPreview, PreviewShot, PreviewSubject
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 OPEN = [PreviewShot.Status.WAITING, PreviewShot.Status.SUBMITTED]
+
+
+class _ShotCounts(TypedDict):
+    """What PackPreviewAdmin's queryset adds to each preview."""
+
+    shot_total: int
+    shots_open: int
 
 
 @admin.register(PreviewSubject)
 class PreviewSubjectAdmin(admin.ModelAdmin):
     list_display = ["name", "subject_class", "status", "astria_id", "trained_at"]
     list_select_related = ["selfie_set"]
-    fields = [
+    fields = (
         "name",
         "selfie_set",
         "samples",
@@ -38,15 +50,16 @@ class PreviewSubjectAdmin(admin.ModelAdmin):
         "failure_reason",
         "astria_id",
         "trained_at",
-    ]
+    )
     readonly_fields = [f for f in fields if f not in ("name", "selfie_set")]
     actions = ["train"]
 
-    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: object = None) -> tuple[str, ...]:
+        fields = tuple(flatten(super().get_fields(request, obj)))
         # The sample photos are a staff account's selfies: only for those who may see selfies.
         if request.user.has_perm("uploads.view_selfieset"):
-            return self.fields
-        return [f for f in self.fields if f != "samples"]
+            return fields
+        return tuple(f for f in fields if f != "samples")
 
     @admin.display(description="sample photos")
     def samples(self, subject: PreviewSubject) -> str:
@@ -132,7 +145,7 @@ class PackPreviewAdmin(admin.ModelAdmin):
     list_display = ["pack", "subject", "requested_by", "progress", "created_at"]
     list_filter = ["pack"]
     list_select_related = ["pack", "subject", "requested_by"]
-    fields = ["pack", "subject", "requested_by", "created_at", "results"]
+    fields = ("pack", "subject", "requested_by", "created_at", "results")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PackPreview]:
@@ -146,7 +159,7 @@ class PackPreviewAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="progress")
-    def progress(self, preview: PackPreview) -> str:
+    def progress(self, preview: WithAnnotations[PackPreview, _ShotCounts]) -> str:
         if preview.shots_open:
             return f"{preview.shot_total - preview.shots_open} of {preview.shot_total} done"
         return "Finished"
@@ -182,7 +195,7 @@ class PackPreviewAdmin(admin.ModelAdmin):
                 preview = services.preview_start(
                     pack=form.cleaned_data["pack"],
                     subject=form.cleaned_data["subject"],
-                    user=request.user,
+                    user=request_user(request),
                 )
             except services.CannotPreview as exc:
                 form.add_error("subject", str(exc))

@@ -8,7 +8,7 @@ spends no credits and never touches a customer's photos.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -88,9 +88,12 @@ def subject_submit(*, subject_id: int) -> None:
         if exc.permanent:
             subject_fail(subject_id, f"Astria refused the photos: {exc.message}")
             return
-        found = tune_find_by_title(subject.astria_title) if exc.may_have_been_processed else None
-        if found is None:
+        recovered = (
+            tune_find_by_title(subject.astria_title) if exc.may_have_been_processed else None
+        )
+        if recovered is None:
             raise
+        found = recovered
     PreviewSubject.objects.filter(pk=subject_id, astria_id=None).update(astria_id=found.id)
 
 
@@ -128,7 +131,7 @@ def subject_fail(subject_id: int, reason: str) -> None:
     logger.info("preview subject %s failed: %s", subject_id, reason)
 
 
-def _past(since: object, seconds: int) -> bool:
+def _past(since: datetime | None, seconds: int) -> bool:
     return since is not None and since < timezone.now() - timedelta(seconds=seconds)
 
 
@@ -205,7 +208,7 @@ def shot_sync(*, shot_id: int) -> bool:
     """Ask Astria about one preview prompt; once done, copy its images into storage. True
     while there is still something to wait for."""
     shot = PreviewShot.objects.filter(pk=shot_id, status=PreviewShot.Status.SUBMITTED).first()
-    if shot is None:
+    if shot is None or shot.astria_id is None:  # submitted goes with its id: never None here
         return False
     if _past(shot.submitted_at, settings.PROMPT_DEADLINE_SECONDS):
         shot_fail(shot_id, "This prompt took far longer than it should; we stopped waiting.")

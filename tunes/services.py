@@ -16,13 +16,13 @@ import uuid
 import zipfile
 from datetime import datetime, timedelta
 from tempfile import SpooledTemporaryFile
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -40,7 +40,10 @@ from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
 from .astria_log import calls_about
-from .models import Prompt, Tune
+from .models import Photo, Prompt, Tune
+
+if TYPE_CHECKING:
+    from celery import Task
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +170,11 @@ def _tune_post(tune_id: int) -> None:
     with calls_about(tune_id=tune_id):
         found = tune_find_by_title(tune.astria_title) if tune.submit_attempts > 1 else None
         if found is None:
+            if tune.selfie_set is None:  # deleted while the tune waited: nothing to train on
+                tune_fail(tune_id=tune_id, reason="The selfies were deleted before training.")
+                return
             try:
-                found = get_client().tune_create(_tune_request(tune))
+                found = get_client().tune_create(_tune_request(tune, tune.selfie_set))
             except AstriaError as exc:
                 if exc.permanent:
                     tune_fail(tune_id=tune_id, reason=f"Astria refused the photos: {exc.message}")
@@ -193,10 +199,10 @@ def tune_find_by_title(title: str) -> AstriaTune | None:
     return None
 
 
-def _tune_request(tune: Tune) -> TuneCreate:
+def _tune_request(tune: Tune, selfie_set: SelfieSet) -> TuneCreate:
     return lora_tune_request(
         title=tune.astria_title,
-        selfie_set=tune.selfie_set,
+        selfie_set=selfie_set,
         subject_class=tune.subject_class,
         callback=callback_url("tune", tune.code),
     )
@@ -226,7 +232,7 @@ def tune_sync(*, tune_id: int) -> None:
     """Ask Astria how the tune is doing (after its callback, or when overdue); once trained,
     move to generating and send every prompt."""
     tune = Tune.objects.filter(pk=tune_id, status=Tune.Status.TRAINING).first()
-    if tune is None:
+    if tune is None or tune.astria_id is None:  # training goes with its id: never None here
         return
     try:
         with calls_about(tune_id=tune_id):
@@ -262,6 +268,8 @@ def prompt_submit(*, prompt_id: int) -> None:
     if prompt is None:
         return
     tune = prompt.tune
+    if tune.astria_id is None:  # prompts are sent once their tune is trained: never None here
+        return
     try:
         text = prompt_render(
             prompt.template,
@@ -318,7 +326,7 @@ def prompt_sync(*, prompt_id: int) -> None:
     """GET the prompt from Astria (never trusting a callback's body); when done, queue the
     copy of each image; when failed, fail it."""
     prompt = Prompt.objects.filter(pk=prompt_id, status=Prompt.Status.SUBMITTED).first()
-    if prompt is None:
+    if prompt is None or prompt.astria_id is None:  # submitted goes with its id: never None
         return
     try:
         with calls_about(tune_id=prompt.tune_id, prompt_id=prompt_id):
@@ -475,7 +483,7 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
 # --- Zips -------------------------------------------------------------------------------------
 
 
-def zip_write(tune: Tune, target: object) -> None:
+def zip_write(tune: Tune, target: IO[bytes]) -> None:
     """Write every photo of `tune` into the open binary file `target` as a zip of JPEGs."""
     store = storage.storage()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -484,7 +492,7 @@ def zip_write(tune: Tune, target: object) -> None:
                 archive.writestr(photo_filename(photo), image.read())
 
 
-def photo_filename(photo: object) -> str:
+def photo_filename(photo: Photo) -> str:
     return f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg"
 
 
@@ -519,7 +527,7 @@ def overdue_poll() -> int:
     # Sending again is rarer than asking: a copy of a task that was only late is harmless
     # (submits are claimed, Astria de-duplicates prompts) but adds load when Astria is down.
     resend = wait * 10
-    work = [
+    work: list[tuple[QuerySet[Tune] | QuerySet[Prompt], timedelta, Task]] = [
         (
             Tune.objects.filter(status=Tune.Status.TRAINING).filter(
                 Q(eta__lt=now) | Q(eta=None, submitted_at__lt=now - wait)

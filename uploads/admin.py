@@ -3,19 +3,31 @@ got. Photos are changed only by their owner; staff can delete a whole set."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyInline
+from accounts.models import User
 
 from . import services, storage
 from .images import HINTS
 from .models import Selfie, SelfieSet
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def thumbnail_html(name: str, owner: object, *, size: int = 96) -> str:
+
+class _PhotoCount(TypedDict):
+    """What SelfieSetAdmin's queryset adds to each set."""
+
+    photos: int
+
+
+def thumbnail_html(name: str, owner: User | None, *, size: int = 96) -> str:
     """A small signed-URL image of a private object, for admin pages."""
     if not name:
         return "—"
@@ -30,7 +42,7 @@ def thumbnail_html(name: str, owner: object, *, size: int = 96) -> str:
 
 class SelfieInline(ReadOnlyInline):
     model = Selfie
-    fields = ["thumb", "status", "original_name", "width", "height", "hint_list", "created_at"]
+    fields = ("thumb", "status", "original_name", "width", "height", "hint_list", "created_at")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Selfie]:
@@ -51,7 +63,7 @@ class SelfieSetAdmin(admin.ModelAdmin):
     list_filter = ["subject_class", "created_at"]
     list_select_related = ["owner"]
     search_fields = ["owner__email", "name", "=code"]
-    fields = ["name", "owner", "subject_class", "code", "created_at", "updated_at"]
+    fields = ("name", "owner", "subject_class", "code", "created_at", "updated_at")
     readonly_fields = fields
     inlines = [SelfieInline]
 
@@ -70,5 +82,5 @@ class SelfieSetAdmin(admin.ModelAdmin):
             services.selfie_set_delete(selfie_set=selfie_set)
 
     @admin.display(description="photos", ordering="photos")
-    def photo_count(self, selfie_set: SelfieSet) -> int:
+    def photo_count(self, selfie_set: WithAnnotations[SelfieSet, _PhotoCount]) -> int:
         return selfie_set.photos
