@@ -398,8 +398,8 @@ if PRODUCTION:
     # The proxy in front of gunicorn terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    # The load balancer checks over plain HTTP, from behind the proxy.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    # The load balancer checks over plain HTTP, from behind the proxy: liveness and readiness.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^healthz/ready/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

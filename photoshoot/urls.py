@@ -5,8 +5,9 @@ from __future__ import annotations
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+
+from photoshoot import health
 
 admin.site.site_header = "PhotoShoot admin"
 admin.site.site_title = "PhotoShoot admin"
@@ -15,13 +16,9 @@ admin.site.site_title = "PhotoShoot admin"
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
-    """The load balancer's check (and the benchmarks' baseline): the process answers."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
 urlpatterns = [
-    path("healthz/", healthz, name="healthz"),
+    path("healthz/", health.healthz, name="healthz"),
+    path("healthz/ready/", health.ready, name="healthz_ready"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

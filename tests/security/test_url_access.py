@@ -105,12 +105,14 @@ TOKEN = {
 }
 # Astria's callbacks: a per-object secret, and the one kind of view exempt from CSRF.
 CALLBACKS = {"tunes:tune_callback": ["post"], "tunes:prompt_callback": ["post"]}
-# Anyone, signed in or not: the catalogue of active packs.
+# Anyone, signed in or not: the catalogue of active packs, and the load balancer's checks
+# (readiness names components and states only: tests/photoshoot/test_health.py).
 PUBLIC = {
     "packs:pack_list": ["get"],
     "packs:pack_detail": ["get"],
     "packs:image": ["get"],
     "healthz": ["get"],
+    "healthz_ready": ["get"],
 }
 
 TABLES = [OWNED, OWNED_IN_REQUEST, ACCOUNT, TOKEN, CALLBACKS, PUBLIC]

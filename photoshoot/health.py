@@ -1,0 +1,122 @@
+"""The load balancer's two questions: is the process alive, and can it serve right now.
+
+`/healthz/` (liveness) touches nothing, so a slow database never gets healthy processes killed.
+`/healthz/ready/` (readiness) asks the database, the cache, the broker and storage, each with a
+short deadline, and names what is down. Its answer is read by whoever can reach the URL, so it
+says only a component's name and a plain reason (an exception's type, never its message: those
+hold hosts, URLs and, for a broker or database URL, passwords).
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.db.utils import load_backend
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+
+from uploads.storage import storage
+
+# Seconds each check may take, all of them at once: load balancers give up after about 5.
+DEADLINE_SECONDS = 3.0
+
+
+class NotReady(Exception):
+    """A component answered, but not as it should: the message is shown as it is."""
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The load balancer's liveness check (and the benchmarks' baseline): the process answers."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def ready(request: HttpRequest) -> JsonResponse:
+    """200 and every component `ok`, or 503 naming what is down."""
+    results = checks_run(CHECKS, deadline=DEADLINE_SECONDS)
+    status = 200 if all(result == "ok" for result in results.values()) else 503
+    return JsonResponse(results, status=status)
+
+
+def checks_run(checks: dict[str, Callable[[], None]], *, deadline: float) -> dict[str, str]:
+    """Run every check at once, each in a thread of its own, and wait at most `deadline`.
+
+    Daemon threads: a check stuck on an unanswered connection is left to its own timeout
+    and never holds up the answer, nor a process that is shutting down.
+    """
+    outcomes: dict[str, str] = {}
+    threads = [
+        threading.Thread(target=_outcome_keep, args=(name, check, outcomes), daemon=True)
+        for name, check in checks.items()
+    ]
+    for thread in threads:
+        thread.start()
+    end = time.monotonic() + deadline
+    for thread in threads:
+        thread.join(timeout=max(0.0, end - time.monotonic()))
+    late = f"down: no answer within {deadline:g} s"
+    return {name: outcomes.get(name, late) for name in checks}
+
+
+def _outcome_keep(name: str, check: Callable[[], None], outcomes: dict[str, str]) -> None:
+    try:
+        check()
+    except NotReady as exc:
+        outcomes[name] = f"down: {exc}"
+    except Exception as exc:  # any failure is an answer, named by its type only
+        outcomes[name] = f"down: {type(exc).__name__}"
+    else:
+        outcomes[name] = "ok"
+
+
+def database_check() -> None:
+    """A connection of its own (as a newly started process would open one), then SELECT 1."""
+    config = copy.deepcopy(settings.DATABASES["default"])
+    config = connections.configure_settings({"default": config})["default"]
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["OPTIONS"] = {**config["OPTIONS"], "connect_timeout": int(DEADLINE_SECONDS)}
+    database = load_backend(config["ENGINE"]).DatabaseWrapper(config, alias="ready")
+    try:
+        with database.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        database.close()
+
+
+def cache_check() -> None:
+    """A value written can be read back (a key of its own: checks run in many processes)."""
+    key, value = f"healthz:ready:{secrets.token_hex(8)}", secrets.token_hex(8)
+    cache.set(key, value, timeout=60)
+    try:
+        if cache.get(key) != value:
+            raise NotReady("what was written did not read back")
+    finally:
+        cache.delete(key)
+
+
+def broker_check() -> None:
+    """A connection to the broker the tasks are published to (one attempt, no retries)."""
+    from photoshoot.celery import app
+
+    with app.connection_for_write(connect_timeout=DEADLINE_SECONDS) as connection:
+        connection.ensure_connection(max_retries=0)
+
+
+def storage_check() -> None:
+    """Storage answers (for S3: the bucket exists and the credentials may read it)."""
+    storage().exists("healthz/ready")
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": database_check,
+    "cache": cache_check,
+    "broker": broker_check,
+    "storage": storage_check,
+}
