@@ -91,10 +91,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffMfaRequired",
 ]
 
 ROOT_URLCONF = "photoshoot.urls"
-    "accounts.middleware.StaffMfaRequired",
 WSGI_APPLICATION = "photoshoot.wsgi.application"
 
 TEMPLATES = [
