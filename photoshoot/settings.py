@@ -311,6 +311,10 @@ STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=PRODUCTION)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # More pixels than this in a header is refused before decoding (a decompression bomb).
 UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=64_000_000)
+# Bytes one upload's pixels may take while decoded; each format and mode gets the pixels that
+# fit (uploads/images.py). With the file and its 2048 px copy, verifying stays under 256 MB
+# above a process's idle size (tests/security/test_upload_memory.py).
+UPLOAD_DECODE_MAX_BYTES = env.int("UPLOAD_DECODE_MAX_BYTES", default=160 * 1024 * 1024)
 UPLOAD_MIN_SIDE = env.int("UPLOAD_MIN_SIDE", default=512)
 UPLOAD_GOOD_SIDE = env.int("UPLOAD_GOOD_SIDE", default=1024)  # below: a "low resolution" hint
 UPLOAD_BLUR_THRESHOLD = env.float("UPLOAD_BLUR_THRESHOLD", default=6.0)
