@@ -69,8 +69,10 @@ class Stack:
             "CSRF_TRUSTED_ORIGINS": self.url,
             "ADMIN_URL": "bench-admin/",
             # Loopback has no TLS proxy: the sandbox and the portal call each other over plain
-            # HTTP, so the redirect to https is off. Everything else is production's.
+            # HTTP, so the redirect to https and the copier's https-only rule are off (results
+            # come from the sandbox's own origin). Everything else is production's.
             "SECURE_SSL_REDIRECT": "false",
+            "ASTRIA_IMAGE_HTTPS_ONLY": "false",
             "STORAGE_BACKEND": "s3",
             "AWS_STORAGE_BUCKET_NAME": "photoshoot-bench",
             "AWS_ACCESS_KEY_ID": "bench",
@@ -80,7 +82,6 @@ class Stack:
             "AWS_S3_ADDRESSING_STYLE": "path",
             "ASTRIA_SANDBOX": "1",
             "ASTRIA_SANDBOX_KEY": self.sandbox_key,
-            "ASTRIA_IMAGE_HOSTS": "127.0.0.1",
             "ASTRIA_RETRY_SECONDS": "1",
             "POLL_AFTER_SECONDS": "5",
             "EMAIL_URL": "consolemail://",

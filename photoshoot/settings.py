@@ -361,11 +361,14 @@ ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
 
 FLUX_BASE_TUNE_ID = 1504944  # Flux1.dev in Astria's gallery: every LoRA trains and runs on it
 ASTRIA_PRESET = env.str("ASTRIA_PRESET", default="flux-lora-portrait")
-# Hosts the portal copies result images from (after Astria's redirects), besides Astria's own.
+# Where the portal copies result images from (every hop of Astria's redirects), besides the
+# scheme, host and port of ASTRIA_BASE_URL: `host` or `host:port`, https (443 unless given).
 ASTRIA_IMAGE_HOSTS = env.list(
     "ASTRIA_IMAGE_HOSTS",
     default=["api.astria.ai", "sdbooth2-production.s3.amazonaws.com", "mp.astria.ai"],
 )
+# Production copies over https only; elsewhere the sandbox's own http origin is allowed too.
+ASTRIA_IMAGE_HTTPS_ONLY = env.bool("ASTRIA_IMAGE_HTTPS_ONLY", default=PRODUCTION)
 PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=30 * 1024 * 1024)
 # First wait before retrying a transient Astria error (doubling, with jitter, each time).
 ASTRIA_RETRY_SECONDS = env.float("ASTRIA_RETRY_SECONDS", default=30)

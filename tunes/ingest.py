@@ -1,15 +1,16 @@
 """Copying Astria's results into the portal's private storage.
 
 Result URLs come only from our own authenticated GET of a finished prompt. They may redirect
-(Astria's `rails/active_storage` links do); every hop must be http(s) to an allowed host, the
-body is size-capped and must decode as an image before anything is stored.
+(Astria's `rails/active_storage` links do); every hop is checked before it is sent: its scheme,
+host and port must be Astria's own or one of ASTRIA_IMAGE_HOSTS (https), and in production only
+https. The body is size-capped and must decode as an image before anything is stored.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.db import IntegrityError
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import User
+from astria.origins import Origin, origin_entry, origin_of, origins_of
 from uploads import storage
 
 from .models import Photo, Prompt
@@ -42,15 +44,23 @@ class Fetched:
     height: int
 
 
-def allowed_hosts() -> set[str]:
-    astria = urlsplit(settings.ASTRIA_BASE_URL).hostname or ""
-    return {astria, *settings.ASTRIA_IMAGE_HOSTS}
+def allowed_origins() -> set[Origin]:
+    """Astria's own origin (the sandbox's, on http, in development) and ASTRIA_IMAGE_HOSTS'."""
+    return {origin_entry(settings.ASTRIA_BASE_URL), *origins_of(settings.ASTRIA_IMAGE_HOSTS)}
+
+
+def result_url_check(url: str) -> None:
+    """Refuse, before anything is sent, a URL whose scheme, host and port are not allowed."""
+    origin = origin_of(url)
+    if origin is None:
+        raise IngestError("refused to fetch from a URL that is not http(s)", transient=False)
+    https_only = settings.ASTRIA_IMAGE_HTTPS_ONLY and origin.scheme != "https"
+    if https_only or origin not in allowed_origins():
+        raise IngestError(f"refused to fetch from {origin}", transient=False)
 
 
 def _get(url: str) -> requests.Response:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or parts.hostname not in allowed_hosts():
-        raise IngestError(f"refused to fetch from {parts.hostname!r}", transient=False)
+    result_url_check(url)
     try:
         return requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=False)
     except requests.RequestException as exc:
