@@ -322,6 +322,14 @@ UPLOAD_BLUR_THRESHOLD = env.float("UPLOAD_BLUR_THRESHOLD", default=6.0)
 UPLOAD_URL_EXPIRY = env.int("UPLOAD_URL_EXPIRY", default=300)
 SELFIES_MIN = env.int("SELFIES_MIN", default=4)
 SELFIES_MAX = env.int("SELFIES_MAX", default=30)
+# Per-user limits on expensive work (accounts/limits.py), past which a request gets a 429 that
+# says how long to wait: "60/m" is 60 a minute ("5/300s", "100/h" too). A whole set is 30
+# photos, which the upload page sends three at a time.
+SELFIE_SET_CREATE_RATE = env.str("SELFIE_SET_CREATE_RATE", default="10/m")
+UPLOAD_START_RATE = env.str("UPLOAD_START_RATE", default="60/m")
+UPLOAD_FINISH_RATE = env.str("UPLOAD_FINISH_RATE", default="60/m")
+# Photo checks one user runs at once: each holds a decoded photo in a web process's memory.
+UPLOAD_FINISH_CONCURRENCY = env.int("UPLOAD_FINISH_CONCURRENCY", default=3)
 
 # Credits every new account starts with.
 SIGNUP_FREE_CREDITS = env.int("SIGNUP_FREE_CREDITS", default=20)
@@ -346,6 +354,10 @@ if PRODUCTION and ASTRIA_SANDBOX and ASTRIA_SANDBOX_KEY == "sd_sandbox":
 ASTRIA_SANDBOX_EXTRA_KEYS = env.list("ASTRIA_SANDBOX_EXTRA_KEYS", default=[])
 ASTRIA_SANDBOX_TRAIN_SECONDS = env.float("ASTRIA_SANDBOX_TRAIN_SECONDS", default=20)
 ASTRIA_SANDBOX_GENERATE_SECONDS = env.float("ASTRIA_SANDBOX_GENERATE_SECONDS", default=5)
+# The sandbox downloads `image_urls` only from the portal's own storage and calls back only
+# PUBLIC_BASE_URL (else it would be a port scanner); these origins are allowed too (`host[:port]`
+# for https, or `http://host:port`), for stand-ins in tests.
+ASTRIA_SANDBOX_OUTBOUND_HOSTS = env.list("ASTRIA_SANDBOX_OUTBOUND_HOSTS", default=[])
 ASTRIA_BASE_URL = env.str(
     "ASTRIA_BASE_URL",
     default=f"{PUBLIC_BASE_URL}/sandbox/astria" if ASTRIA_SANDBOX else "https://api.astria.ai",
@@ -380,6 +392,10 @@ PROMPT_DEADLINE_SECONDS = env.int("PROMPT_DEADLINE_SECONDS", default=2 * 3600)
 CALLBACK_MAX_BYTES = env.int("CALLBACK_MAX_BYTES", default=256 * 1024)
 # Galleries up to this many photos are zipped while the user waits; larger ones by a worker.
 ZIP_INLINE_MAX_PHOTOS = env.int("ZIP_INLINE_MAX_PHOTOS", default=24)
+# Per user (see SELFIE_SET_CREATE_RATE): zips made or downloaded (waiting for one is free), and
+# photoshoots started.
+ZIP_RATE = env.str("ZIP_RATE", default="10/m")
+TUNE_START_RATE = env.str("TUNE_START_RATE", default="5/m")
 # Photos per gallery page: each thumbnail is a signed URL made for every view (0.3 ms each on
 # S3, most of the page's time: bench/), and twelve fill a phone's screen.
 GALLERY_PAGE_SIZE = env.int("GALLERY_PAGE_SIZE", default=12)

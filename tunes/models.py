@@ -66,6 +66,8 @@ class Tune(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     # A large gallery's zip, built once by a worker (small ones are streamed on request).
     zip_file = models.CharField(max_length=300, blank=True)
+    # Set while one build of that zip is queued or running (see services.tune_zip_request).
+    zip_claimed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TuneQuerySet.as_manager()
 

@@ -496,8 +496,57 @@ def photo_filename(photo: Photo) -> str:
     return f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg"
 
 
+def _zip_claims_lapsed_before() -> datetime:
+    # A build runs at most the task time limit: an older claim is a dead worker's.
+    return timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def tune_zip_building(tune: Tune) -> bool:
+    """Whether a build of the tune's zip is queued or running (claimed, and not lapsed)."""
+    return tune.zip_claimed_at is not None and tune.zip_claimed_at >= _zip_claims_lapsed_before()
+
+
+def tune_zip_request(*, tune_id: int) -> bool:
+    """Queue the build of a ready gallery's zip unless one is queued or running: the request
+    that stamps the tune first queues it, the others find it claimed (however many come at
+    once). Returns whether this call queued it; the claim lapses as `tune_submit`'s does."""
+    claimed_at = timezone.now()
+    claimed = Tune.objects.filter(
+        Q(zip_claimed_at=None) | Q(zip_claimed_at__lt=_zip_claims_lapsed_before()),
+        pk=tune_id,
+        zip_file="",
+        status=Tune.Status.READY,
+    ).update(zip_claimed_at=claimed_at)
+    if claimed:
+        transaction.on_commit(lambda: _zip_build_queue(tune_id, claimed_at))
+    return bool(claimed)
+
+
+def _zip_build_queue(tune_id: int, claimed_at: datetime) -> None:
+    from .tasks import tune_zip_build as tune_zip_build_task
+
+    try:
+        tune_zip_build_task.delay(tune_id)
+    except Exception:
+        # Not queued (the broker is down): the next request may try again at once.
+        Tune.objects.filter(pk=tune_id, zip_claimed_at=claimed_at).update(zip_claimed_at=None)
+        raise
+
+
 def tune_zip_build(*, tune_id: int) -> None:
-    """Build a large gallery's zip into private storage, once."""
+    """Build a large gallery's zip into private storage, once, and end the claim that queued
+    it, built or not. The claim counts again from the build's start, which may come long after
+    it was queued; a copy of the task that runs meanwhile builds too, and only the first zip
+    is kept."""
+    started = timezone.now()
+    Tune.objects.filter(pk=tune_id, zip_claimed_at__isnull=False).update(zip_claimed_at=started)
+    try:
+        _zip_build(tune_id)
+    finally:
+        Tune.objects.filter(pk=tune_id, zip_claimed_at=started).update(zip_claimed_at=None)
+
+
+def _zip_build(tune_id: int) -> None:
     tune = Tune.objects.select_related("owner").get(pk=tune_id)
     if tune.zip_file or tune.status != Tune.Status.READY:
         return

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts import limits
 from accounts.credits import InsufficientCredits
 from accounts.http import AuthenticatedHttpRequest
 from packs.models import Pack
@@ -101,6 +102,11 @@ def tune_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     pack = get_object_or_404(Pack.objects.active(), slug=request.POST.get("pack", ""))
     back = f"{reverse('tunes:tune_new')}?set={selfie_set.code}"
+    refused = limits.rate_limit(
+        request, action="tune_start", rate=settings.TUNE_START_RATE, done="started many photoshoots"
+    )
+    if refused:
+        return refused
     try:
         tune = services.tune_start(
             user=request.user,
@@ -228,7 +234,16 @@ def tune_zip(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponseBase:
     built once by a worker while this page waits, then downloaded as a file."""
     tune = tune_for_user(request, code)
     filename = f"{tune.pack.slug}-photos.zip"
-    if tune.photos.count() <= settings.ZIP_INLINE_MAX_PHOTOS:
+    large = tune.photos.count() > settings.ZIP_INLINE_MAX_PHOTOS
+    if large and not tune.zip_file and services.tune_zip_building(tune):
+        # The waiting page asks again every few seconds: that costs nothing, nor counts.
+        return render(request, "tunes/zip_wait.html", {"tune": tune}, status=202)
+    refused = limits.rate_limit(
+        request, action="zip", rate=settings.ZIP_RATE, done="asked for many zips"
+    )
+    if refused:
+        return refused
+    if not large:
         spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
         services.zip_write(tune, spool)
         spool.seek(0)
@@ -236,9 +251,7 @@ def tune_zip(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponseBase:
     if tune.zip_file:
         store = storage.storage()
         return FileResponse(store.open(tune.zip_file, "rb"), as_attachment=True, filename=filename)
-    from .tasks import tune_zip_build
-
-    tune_zip_build.delay(tune.pk)
+    services.tune_zip_request(tune_id=tune.pk)
     return render(request, "tunes/zip_wait.html", {"tune": tune}, status=202)
 
 

@@ -18,12 +18,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts import limits
 from accounts.http import AuthenticatedHttpRequest
 
 from . import services, storage
 from .forms import SelfieSetForm, SelfieSetRenameForm, UploadStartForm
 from .images import HINTS, RejectedImage
 from .models import Selfie, SelfieSet
+
+# Seconds a finish holds its place at most: longer than any check runs (gunicorn ends a request
+# after 30 s), so the place of a process killed mid-check comes free again on its own.
+FINISH_SLOT_LAPSE = 120
 
 
 def set_for_user(request: AuthenticatedHttpRequest, code: UUID) -> SelfieSet:
@@ -49,6 +54,12 @@ def rejected(exc: RejectedImage) -> JsonResponse:
     return JsonResponse({"error": exc.reason}, status=422)
 
 
+def _busy(slots: int) -> str:
+    photos = "1 of your photos is" if slots == 1 else f"{slots} of your photos are"
+    which = "it" if slots == 1 else "one"
+    return f"{photos} being checked already; wait for {which} to finish, then add this one again."
+
+
 @login_required
 def set_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     sets = SelfieSet.objects.for_user(request.user).annotate(
@@ -61,6 +72,14 @@ def set_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def set_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SelfieSetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        refused = limits.rate_limit(
+            request,
+            action="selfie_set_create",
+            rate=settings.SELFIE_SET_CREATE_RATE,
+            done="created many selfie sets",
+        )
+        if refused:
+            return refused
         selfie_set = services.selfie_set_create(owner=request.user, **form.cleaned_data)
         return redirect("uploads:set_detail", code=selfie_set.code)
     return render(request, "uploads/set_form.html", {"form": form})
@@ -130,6 +149,15 @@ def set_delete(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
 def upload_start(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     """Issue an upload target for one file the browser is about to send."""
     selfie_set = set_for_user(request, code)
+    refused = limits.rate_limit(
+        request,
+        action="upload_start",
+        rate=settings.UPLOAD_START_RATE,
+        done="started many uploads",
+        json=True,
+    )
+    if refused:
+        return refused
     try:
         data = json.loads(request.body or b"{}")
     except ValueError:
@@ -160,10 +188,26 @@ def upload_finish(request: AuthenticatedHttpRequest, code: UUID, upload_code: UU
         selfie_set__owner=request.user,
         status=Selfie.Status.PENDING,
     )
-    try:
-        done = services.selfie_finish_upload(selfie=selfie)
-    except RejectedImage as exc:
-        return rejected(exc)
+    refused = limits.rate_limit(
+        request,
+        action="upload_finish",
+        rate=settings.UPLOAD_FINISH_RATE,
+        done="sent many photos to be checked",
+        json=True,
+    )
+    if refused:
+        return refused
+    slots = settings.UPLOAD_FINISH_CONCURRENCY
+    # Each check holds a decoded photo in memory: one user's parallel finishes must not add up.
+    with limits.slot_hold(
+        user=request.user, action="upload_finish", slots=slots, lapse=FINISH_SLOT_LAPSE
+    ) as held:
+        if not held:
+            return limits.too_many(request, _busy(slots), seconds=5, json=True)
+        try:
+            done = services.selfie_finish_upload(selfie=selfie)
+        except RejectedImage as exc:
+            return rejected(exc)
     if done is None:
         return JsonResponse({"error": "This upload was removed."}, status=404)
     return JsonResponse({"photo": photo_json(done)})

@@ -1,9 +1,15 @@
-"""Tunes and prompts as Astria shows them: the JSON of every answer and callback."""
+"""Tunes and prompts as Astria shows them: the JSON of every answer and callback.
+
+Two things differ, because anyone may hold the development key: a callback is shown without its
+query string (the receiver's secret rides there), and `orig_images` is empty (the photos a tune
+was sent are kept to render results from, never handed back).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .models import SandboxPrompt, SandboxTune
 
@@ -16,8 +22,23 @@ def timestamp(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def callback_shown(url: str) -> str | None:
+    """A callback URL without what may be secret in it: its user, password, query, fragment."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 def tune_json(tune: SandboxTune) -> dict[str, Any]:
-    images = [f"{tune.base_url}/files/{i.token}.jpg" for i in tune.images.all()]
     # Flux LoRA weights cannot be downloaded through the API; other trained models link a file.
     downloadable = tune.trained_at and tune.model_type != "lora"
     ckpt = f"{tune.base_url}/files/ckpt-{tune.pk}.safetensors" if downloadable else None
@@ -42,11 +63,11 @@ def tune_json(tune: SandboxTune) -> dict[str, Any]:
         "branch": tune.branch or None,
         "model_type": tune.model_type or None,
         "preset": tune.preset or None,
-        "callback": tune.callback or None,
+        "callback": callback_shown(tune.callback),
         "characteristics": tune.characteristics,
         "is_api": True,
         "url": f"{tune.base_url}/tunes/{tune.pk}.json",
-        "orig_images": images,
+        "orig_images": [],
     }
 
 
@@ -57,7 +78,7 @@ def prompt_json(prompt: SandboxPrompt) -> dict[str, Any]:
     ]
     return {
         "id": prompt.pk,
-        "callback": prompt.callback or None,
+        "callback": callback_shown(prompt.callback),
         "text": prompt.text,
         "negative_prompt": prompt.negative_prompt,
         "cfg_scale": prompt.cfg_scale,

@@ -8,11 +8,11 @@ update, so a task delivered twice does its work once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,10 +21,11 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import render
+from . import outbound, render
 from .control import SandboxConfig, config_get
+from .errors import Refused
 from .models import SandboxImage, SandboxPrompt, SandboxRequest, SandboxTune
 from .objects import prompt_json, tune_json
 
@@ -34,22 +35,10 @@ FLUX_BASE_TUNE_ID = 1504944
 BRANCHES = {"flux1", "sd15", "sdxl1", "fast"}
 ASPECT_RATIOS = set(render.ASPECT_SIZES)
 LORA_TAG = re.compile(r"<lora:([^:>]+):([^>]*)>")
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_IMAGES = 50
 MAX_SIDE = 2048
-DOWNLOAD_TIMEOUT = (5, 20)
-DOWNLOAD_DEADLINE = 60  # seconds for one image, however slowly its bytes trickle in
 CALLBACK_TIMEOUT = (5, 10)
 TUNE_LIFETIME = timedelta(days=30)
-
-
-class Refused(Exception):
-    """A request Astria would refuse; the message is what the caller reads."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def gallery_tune(tune_id: int) -> SandboxTune | None:
@@ -96,9 +85,15 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _blank_if_null(value: object) -> object:
+    return "" if value is None else value
+
+
 class TuneInput(_Input):
-    title: str | None = Field(default=None, max_length=500)
-    name: str | None = Field(default=None, max_length=100)
+    # Required, but checked by tune_create to refuse with Astria's words ("can't be blank").
+    title: str = Field(default="", max_length=500)
+    name: str = Field(default="", max_length=100)
+    blank_if_null = field_validator("title", "name", mode="before")(_blank_if_null)
     image_urls: list[str] = Field(default=[], max_length=MAX_IMAGES)
     base_tune_id: int | None = Field(default=None, ge=1, le=2**62)
     model_type: str | None = Field(default=None, max_length=50)
@@ -114,7 +109,9 @@ class TuneInput(_Input):
 
 
 class PromptInput(_Input):
-    text: str | None = Field(default=None, max_length=5000)
+    # Required, but checked by prompt_input to refuse with Astria's words ("can't be blank").
+    text: str = Field(default="", max_length=5000)
+    blank_if_null = field_validator("text", mode="before")(_blank_if_null)
     num_images: int = 4
     callback: str | None = Field(default=None, max_length=2000)
     seed: int | None = Field(default=None, ge=0, le=2**32)
@@ -145,38 +142,6 @@ class Upload:
     content: bytes
 
 
-def download(url: str, *, index: int) -> bytes:
-    """Fetch one `image_urls[]` entry as Astria does; a URL that is not an image is refused.
-
-    Bounded in size, redirects and time. The URL is never logged or echoed: the portal's are
-    signed.
-    """
-    where = f"image_urls[{index}]"
-    deadline = time.monotonic() + DOWNLOAD_DEADLINE
-    content = bytearray()
-    try:
-        with _downloads.get(url, timeout=DOWNLOAD_TIMEOUT, stream=True) as response:
-            if response.status_code != 200:
-                raise Refused(f"{where} could not be downloaded (HTTP {response.status_code})")
-            for chunk in response.iter_content(64 * 1024):
-                content += chunk
-                if len(content) > MAX_DOWNLOAD_BYTES:
-                    raise Refused(f"{where} is larger than 20 MB")
-                if time.monotonic() > deadline:
-                    raise Refused(f"{where} took too long to download")
-    except requests.RequestException as exc:
-        raise Refused(f"{where} could not be downloaded ({type(exc).__name__})") from None
-    try:
-        render.image_check(bytes(content))
-    except render.NotAnImage:
-        raise Refused(f"{where} is not an image") from None
-    return bytes(content)
-
-
-_downloads = requests.Session()
-_downloads.max_redirects = 3
-
-
 # --- Tunes ------------------------------------------------------------------------------------
 
 
@@ -195,13 +160,16 @@ def tune_create(
         raise Refused(f"base_tune_id {data.base_tune_id} is not a base model")
     if not files and not data.image_urls:
         raise Refused("images can't be blank: send tune[images][] or tune[image_urls][]")
+    outbound.callback_check(data.callback)
+    for i, url in enumerate(data.image_urls):  # every one, before any is fetched
+        outbound.download_check(url, where=f"image_urls[{i}]")
     config = config_get()
     if config.idempotent_titles:
         existing = SandboxTune.objects.filter(owner=owner, title=data.title).first()
         if existing:
             return existing
     photos = [u.content for u in files] + [
-        download(url, index=i) for i, url in enumerate(data.image_urls)
+        outbound.download(url, index=i) for i, url in enumerate(data.image_urls)
     ]
     for i, upload in enumerate(files):
         try:
@@ -309,6 +277,7 @@ def prompt_input(fields: dict[str, Any]) -> PromptInput:
         raise Refused(f"aspect_ratio must be one of {', '.join(sorted(ASPECT_RATIOS))}")
     if data.inpaint_faces and not data.super_resolution:
         raise Refused("inpaint_faces requires super_resolution")
+    outbound.callback_check(data.callback)
     return data
 
 
@@ -436,15 +405,14 @@ def callback_schedule(*, kind: str, object_id: int, url: str, config: SandboxCon
 
     for delay in config.callbacks.delivery_delays():
         transaction.on_commit(
-            lambda delay=delay: sandbox_callback_send.apply_async(
-                (kind, object_id), countdown=delay
-            )
+            functools.partial(sandbox_callback_send.apply_async, (kind, object_id), countdown=delay)
         )
 
 
 def callback_send(*, kind: str, object_id: int) -> None:
     """POST the object, wrapped in its root key, to its callback URL. Like Astria: once, no
     retry, no signature. The URL (which holds the receiver's secret) is never logged."""
+    obj: SandboxTune | SandboxPrompt | None
     if kind == "tune":
         obj = SandboxTune.objects.filter(pk=object_id).first()
         body = {"tune": tune_json(obj)} if obj else None

@@ -1,8 +1,9 @@
 """The sandbox's HTTP API: Astria's paths, encodings, statuses and object shapes (CONTRACT.md §8).
 
 Every API view goes through `api_view`: Bearer check (401), injected faults, `Refused` → 422
-`{"error": …}`, and a line in the request log. Results and training photos are served by
-unguessable tokens without a key, as Astria's storage URLs are.
+`{"error": …}`, and a line in the request log (method and path: never a query string or a body).
+Results are served by unguessable tokens without a key, as Astria's storage URLs are; the
+training photos (copies of someone's selfies) never are.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
 from . import control, render, services
+from .errors import Refused
 from .models import SandboxImage, SandboxPrompt, SandboxRequest, SandboxTune
 from .objects import prompt_json, timestamp, tune_json
-from .services import Refused, Upload
+from .services import Upload
 
 View = Callable[..., HttpResponse]
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, TUNES_OFFSET_MAX = 20, 120, 200
@@ -70,7 +72,7 @@ def api_view(methods: set[str], *, control_view: bool = False) -> Callable[[View
             path = api_path(request)
             response = _answer(view, methods, path, request, *args, **kwargs)
             SandboxRequest.objects.create(
-                method=request.method,
+                method=request.method or "",
                 path=path,
                 status=response.status_code,
                 duration_ms=(time.monotonic() - started) * 1000,
@@ -205,7 +207,7 @@ def tunes(request: HttpRequest, owner: str) -> JsonResponse:
             offset_max=TUNES_OFFSET_MAX,
         )
         return JsonResponse([tune_json(t) for t in items], safe=False)
-    uploads = [Upload(f.name, f.read()) for f in request.FILES.getlist("tune[images][]")]
+    uploads = [Upload(f.name or "", f.read()) for f in request.FILES.getlist("tune[images][]")]
     tune = services.tune_create(
         owner=owner,
         fields=request_fields(request, "tune"),
@@ -274,12 +276,12 @@ def images_inspect(request: HttpRequest, owner: str) -> JsonResponse:
 
 def result_redirect(request: HttpRequest, token: str, filename: str) -> HttpResponseRedirect:
     """Astria's `rails/active_storage/…/redirect` links answer with a redirect to storage."""
-    get_object_or_404(SandboxImage, token=token)
+    get_object_or_404(SandboxImage, token=token, prompt__isnull=False)
     return HttpResponseRedirect(reverse("astria_sandbox:file", args=[token]))
 
 
 def file(request: HttpRequest, token: str) -> HttpResponse:
-    image = get_object_or_404(SandboxImage, token=token)
+    image = get_object_or_404(SandboxImage, token=token, prompt__isnull=False)
     response = HttpResponse(bytes(image.content), content_type=image.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -129,7 +129,11 @@
           .then(function () {
             bar.value = 100;
             status.textContent = "Checking…";
-            return postJSON(target.finish_url);
+            return postJSON(target.finish_url).catch(function (error) {
+              // Not checked (too many at once, say): give its place back to add it again later.
+              postJSON(target.cancel_url).catch(function () {});
+              throw error;
+            });
           });
       })
       .then(function (data) { showDone(li, data.photo); },

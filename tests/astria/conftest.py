@@ -80,15 +80,17 @@ class LoopbackServer:
 
 
 @pytest.fixture
-def loopback() -> Iterator[LoopbackServer]:
+def loopback(settings: Any) -> Iterator[LoopbackServer]:
     """Photos at /photo-N.jpeg (and /HLHBnl9.jpeg, the seed page's), a page that is not an
-    image at /not-an-image.jpeg; POSTs anywhere are recorded as callbacks."""
+    image at /not-an-image.jpeg; POSTs anywhere are recorded as callbacks. It stands in for the
+    portal's storage and callbacks, so the sandbox may reach it."""
     box = LoopbackServer()
     for n in range(4):
         box.files[f"/photo-{n}.jpeg"] = (photo_bytes(seed=n), "image/jpeg")
     box.files["/HLHBnl9.jpeg"] = (photo_bytes(seed=9), "image/jpeg")
     box.files["/not-an-image.jpeg"] = (b"<html>Not found</html>", "image/jpeg")
     server = box.serve()
+    settings.ASTRIA_SANDBOX_OUTBOUND_HOSTS = [box.url]
     yield box
     server.shutdown()
     server.server_close()

@@ -11,7 +11,7 @@ from PIL import Image
 
 from astria.client import AstriaClient, ImageFile
 from astria.errors import AstriaError
-from astria.sandbox.models import SandboxTune
+from astria.sandbox.models import SandboxImage, SandboxTune
 from astria.schemas import PromptCreate, TuneCreate
 from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
 from tests.conftest import free_port
@@ -55,7 +55,7 @@ def test_it_creates_a_tune_from_image_urls_as_json(sandbox, loopback):
     tune = sandbox.client().tune_create(flux_tune(loopback))
     assert tune.title == "Ann - UUID - 0b7e4c1e"
     assert (tune.name, tune.base_tune_id, tune.model_type) == ("woman", FLUX, "lora")
-    assert len(tune.orig_images) == 4
+    assert SandboxImage.objects.filter(tune_id=tune.id).count() == 4
     # The timers are at zero: trained at once, expiring 30 days later.
     assert tune.started_training_at is not None
     fetched = sandbox.client().tune_get(tune.id)
@@ -76,8 +76,8 @@ def test_it_creates_a_tune_from_files_as_multipart(sandbox, loopback):
         ),
         images=files,
     )
-    assert len(tune.orig_images) == 3
-    assert requests.get(tune.orig_images[0], timeout=10).content == files[0].content
+    kept = SandboxImage.objects.filter(tune_id=tune.id).order_by("index")
+    assert [bytes(image.content) for image in kept] == [f.content for f in files]
 
 
 def test_it_lists_every_tune_page_by_page(sandbox):

@@ -1,0 +1,422 @@
+"""Expensive endpoints cannot be flooded (issue 11, hole 5; and hole 4's finishes at once).
+
+A large gallery's zip is built once at a time, however many requests ask for it; each user has
+limits on zips, upload starts and finishes, photoshoot starts and new selfie sets (429 with a
+sentence that says what to do, then in again once the window has passed); and one user runs
+only so many upload checks at once. Limits are per user: another user is never affected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from celery.signals import after_task_publish
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from tests import factories
+from tests.conftest import wait_until
+from tests.images import photo_bytes
+from tests.uploads.conftest import upload, upload_start
+from tunes.models import Prompt, Tune
+from uploads.models import Selfie, SelfieSet
+
+WINDOW = 1  # seconds: every limit below is "2 in a second", so a test waits only that long
+RATE = f"2/{WINDOW}s"
+
+
+def ready_tune(owner: Any, photos: int) -> Tune:
+    """A finished photoshoot with `photos` stored photos (no Astria needed to zip them)."""
+    tune = factories.TuneFactory(owner=owner, status=Tune.Status.READY)
+    prompt = factories.PromptFactory(tune=tune, status=Prompt.Status.DONE)
+    for index in range(photos):
+        photo = factories.PhotoFactory(prompt=prompt, index=index)
+        storages["default"].save(photo.image, ContentFile(photo_bytes((64, 64), seed=index)))
+    return tune
+
+
+@pytest.fixture
+def published() -> Iterator[list[str]]:
+    """Names of the tasks this process publishes to the broker (not run eagerly) meanwhile."""
+    from photoshoot.celery import app
+
+    names: list[str] = []
+
+    def record(sender: str | None = None, **kwargs: Any) -> None:
+        names.append(str(sender))
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    after_task_publish.connect(record, weak=False)
+    try:
+        yield names
+    finally:
+        after_task_publish.disconnect(record)
+        app.conf.task_always_eager = eager
+        if app.conf.broker_url.startswith("redis"):
+            app.control.purge()  # no worker here: leave nothing for the next test's worker
+
+
+def session_cookie(client: Any, user: Any) -> dict[str, str]:
+    client.force_login(user)
+    return {"sessionid": client.cookies["sessionid"].value}
+
+
+# --- One build per photoshoot at a time --------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thirty_parallel_zip_requests_for_a_large_gallery_queue_one_build(
+    client, owner, live_server, settings, published
+):
+    settings.ZIP_INLINE_MAX_PHOTOS = 2
+    settings.ZIP_RATE = "1000/m"  # the per-user limit is not what this test is about
+    tune = ready_tune(owner, photos=3)
+    cookies = session_cookie(client, owner)
+    url = f"{live_server.url}/tunes/{tune.code}/photos.zip"
+    barrier = threading.Barrier(30)
+
+    def ask(_: int) -> int:
+        barrier.wait(timeout=10)
+        return requests.get(url, cookies=cookies, timeout=30, allow_redirects=False).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(ask, range(30)))
+
+    assert statuses == [202] * 30  # every one is told the zip is on its way
+    assert published.count("tunes.tasks.tune_zip_build") == 1
+    tune.refresh_from_db()
+    assert tune.zip_claimed_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_build_that_ends_lets_go_and_a_lapsed_claim_is_taken_again(
+    client, owner, settings, published
+):
+    settings.ZIP_INLINE_MAX_PHOTOS = 2
+    settings.ZIP_RATE = "1000/m"
+    tune = ready_tune(owner, photos=3)
+    client.force_login(owner)
+    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
+    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
+    assert published.count("tunes.tasks.tune_zip_build") == 1
+
+    # The worker that took it was killed: once the claim is older than any task may run, the
+    # page that is still waiting queues the build again.
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    Tune.objects.filter(pk=tune.pk).update(zip_claimed_at=long_ago)
+    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
+    assert published.count("tunes.tasks.tune_zip_build") == 2
+
+    # The build itself (run here, in this process) ends the claim and leaves a file.
+    from tunes.tasks import tune_zip_build
+
+    tune_zip_build.apply(args=[tune.pk])
+    tune.refresh_from_db()
+    assert tune.zip_file and tune.zip_claimed_at is None
+    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 200
+    assert published.count("tunes.tasks.tune_zip_build") == 2
+
+
+@pytest.mark.django_db
+def test_a_build_that_fails_lets_go_of_its_claim(owner):
+    from tunes import services
+
+    tune = ready_tune(owner, photos=1)
+    storages["default"].delete(tune.photos.get().image)  # its photo went missing
+    Tune.objects.filter(pk=tune.pk).update(zip_claimed_at=timezone.now())
+    with pytest.raises(FileNotFoundError):
+        services.tune_zip_build(tune_id=tune.pk)
+    tune.refresh_from_db()
+    assert tune.zip_claimed_at is None and not tune.zip_file  # the next request may try again
+
+
+# --- Per-user rates ----------------------------------------------------------------------------
+
+
+def sentence(response: Any) -> str:
+    """The one plain sentence a 429 answers with, as JSON or on the page."""
+    if response["Content-Type"].startswith("application/json"):
+        return json.loads(response.content)["error"]
+    text = response.content.decode()
+    found = re.search(r'<p class="too-many"[^>]*>(.*?)</p>', text, re.S)
+    assert found, text
+    return found.group(1).strip()
+
+
+def refused(response: Any, expected: str) -> None:
+    assert response.status_code == 429
+    assert sentence(response) == expected
+    assert int(response["Retry-After"]) == WINDOW
+
+
+WAIT = "in the last second; wait a second and try again."
+
+
+@pytest.mark.django_db
+def test_zips_are_limited_per_user(client, owner, other_user, settings):
+    settings.ZIP_RATE = RATE
+    mine, theirs = ready_tune(owner, photos=1), ready_tune(other_user, photos=1)
+    client.force_login(owner)
+    for _ in range(2):
+        assert client.get(f"/tunes/{mine.code}/photos.zip").status_code == 200
+    refused(client.get(f"/tunes/{mine.code}/photos.zip"), f"You have asked for many zips {WAIT}")
+
+    client.force_login(other_user)
+    assert client.get(f"/tunes/{theirs.code}/photos.zip").status_code == 200
+
+    time.sleep(WINDOW + 0.1)
+    client.force_login(owner)
+    assert client.get(f"/tunes/{mine.code}/photos.zip").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_for_a_zip_does_not_count_against_the_limit(client, owner, settings, published):
+    settings.ZIP_INLINE_MAX_PHOTOS = 2
+    settings.ZIP_RATE = RATE
+    tune = ready_tune(owner, photos=3)
+    client.force_login(owner)
+    # The waiting page refreshes itself every few seconds while the worker builds.
+    for _ in range(5):
+        assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
+    assert published.count("tunes.tasks.tune_zip_build") == 1
+
+
+@pytest.mark.django_db
+def test_upload_starts_are_limited_per_user(client, owner, other_user, settings):
+    settings.UPLOAD_START_RATE = RATE
+    mine = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    theirs = SelfieSet.objects.create(owner=other_user, name="Me", subject_class="man")
+    content = photo_bytes()
+    client.force_login(owner)
+    for n in range(2):
+        assert upload_start(client, mine, f"{n}.jpg", content, "image/jpeg").status_code == 201
+    refused(
+        upload_start(client, mine, "2.jpg", content, "image/jpeg"),
+        f"You have started many uploads {WAIT}",
+    )
+    assert mine.selfies.count() == 2  # the refused one left no row
+
+    client.force_login(other_user)
+    assert upload_start(client, theirs, "0.jpg", content, "image/jpeg").status_code == 201
+
+    time.sleep(WINDOW + 0.1)
+    client.force_login(owner)
+    assert upload_start(client, mine, "2.jpg", content, "image/jpeg").status_code == 201
+
+
+@pytest.mark.django_db
+def test_upload_finishes_are_limited_per_user(client, owner, other_user, settings):
+    settings.UPLOAD_FINISH_RATE = RATE
+    mine = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    theirs = SelfieSet.objects.create(owner=other_user, name="Me", subject_class="man")
+    client.force_login(owner)
+    for n in range(2):
+        assert upload(client, mine, f"{n}.jpg", photo_bytes(seed=n)).finish.status_code == 200
+    third = upload(client, mine, "2.jpg", photo_bytes(seed=2))
+    refused(third.finish, f"You have sent many photos to be checked {WAIT}")
+    pending = mine.selfies.get(status=Selfie.Status.PENDING)  # kept, to be finished later
+
+    client.force_login(other_user)
+    assert upload(client, theirs, "0.jpg", photo_bytes(seed=5)).finish.status_code == 200
+
+    time.sleep(WINDOW + 0.1)
+    client.force_login(owner)
+    again = client.post(f"/sets/{mine.code}/uploads/{pending.code}/finish/")
+    assert again.status_code == 200
+    assert mine.selfies.filter(status=Selfie.Status.READY).count() == 3
+
+
+@pytest.mark.django_db
+def test_photoshoot_starts_are_limited_per_user(client, owner, other_user, settings):
+    settings.TUNE_START_RATE = RATE
+    pack = factories.PackFactory()
+
+    def start(user: Any) -> Any:
+        selfie_set = factories.SelfieSetFactory(owner=user)
+        form = {"selfie_set": str(selfie_set.code), "pack": pack.slug, "start_token": uuid.uuid4()}
+        return client.post("/tunes/start/", form)
+
+    client.force_login(owner)
+    for _ in range(2):
+        assert start(owner).status_code == 302  # (to say the set has too few photos)
+    refused(start(owner), f"You have started many photoshoots {WAIT}")
+
+    client.force_login(other_user)
+    assert start(other_user).status_code == 302
+
+    time.sleep(WINDOW + 0.1)
+    client.force_login(owner)
+    assert start(owner).status_code == 302
+
+
+@pytest.mark.django_db
+def test_new_selfie_sets_are_limited_per_user(client, owner, other_user, settings):
+    settings.SELFIE_SET_CREATE_RATE = RATE
+    form = {"name": "Me", "subject_class": "woman"}
+    client.force_login(owner)
+    for _ in range(2):
+        assert client.post("/sets/new/", form).status_code == 302
+    refused(client.post("/sets/new/", form), f"You have created many selfie sets {WAIT}")
+    assert SelfieSet.objects.filter(owner=owner).count() == 2
+    assert client.get("/sets/new/").status_code == 200  # the form itself costs nothing
+
+    client.force_login(other_user)
+    assert client.post("/sets/new/", form).status_code == 302
+
+    time.sleep(WINDOW + 0.1)
+    client.force_login(owner)
+    assert client.post("/sets/new/", form).status_code == 302
+    assert SelfieSet.objects.filter(owner=owner).count() == 3
+
+
+# --- Finishes at once (hole 4) -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_one_user_runs_only_so_many_finishes_at_once(client, owner, other_user, settings):
+    from accounts import limits
+
+    settings.UPLOAD_FINISH_CONCURRENCY = 1
+    mine = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    theirs = SelfieSet.objects.create(owner=other_user, name="Me", subject_class="man")
+    client.force_login(owner)
+    with limits.slot_hold(user=owner, action="upload_finish", slots=1, lapse=60) as held:
+        assert held  # as a finish of this user's, still running in another process
+        busy = upload(client, mine, "0.jpg", photo_bytes(seed=1)).finish
+        assert busy.status_code == 429
+        assert json.loads(busy.content)["error"] == (
+            "1 of your photos is being checked already; wait for it to finish, "
+            "then add this one again."
+        )
+        client.force_login(other_user)
+        assert upload(client, theirs, "0.jpg", photo_bytes(seed=2)).finish.status_code == 200
+    client.force_login(owner)
+    pending = mine.selfies.get(status=Selfie.Status.PENDING)
+    assert client.post(f"/sets/{mine.code}/uploads/{pending.code}/finish/").status_code == 200
+
+
+KILLED_HOLDER = """
+import os, signal, sys
+import django
+from django.conf import settings
+django.setup()
+# django-environ's CACHE_URL cannot carry a key prefix for Django's Redis backend.
+settings.CACHES["default"]["KEY_PREFIX"] = sys.argv[2]
+from accounts import limits
+from accounts.models import User
+hold = limits.slot_hold(user=User(pk=int(sys.argv[1])), action="upload_finish", slots=1, lapse=2)
+assert hold.__enter__()
+print("holding", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_process_killed_while_checking_gives_its_place_back_when_it_lapses(
+    client, owner, settings
+):
+    """Production's cache is Redis, shared by every web process: one of them is killed in the
+    middle of a check (its `finally` never runs); its place is free again after the lapse."""
+    import subprocess
+    import sys
+
+    from tests.conftest import BASE_DIR, subprocess_env
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.UPLOAD_FINISH_CONCURRENCY = 1
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_HOLDER, str(owner.pk), prefix],
+        cwd=BASE_DIR,
+        env=subprocess_env(
+            DJANGO_ENV="test",
+            DJANGO_SETTINGS_MODULE="photoshoot.settings",
+            CACHE_URL=settings.CELERY_BROKER_URL,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == -9 and child.stdout == "holding\n", child.stderr
+    mine = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    client.force_login(owner)
+    busy = upload(client, mine, "0.jpg", photo_bytes(seed=1)).finish
+    assert busy.status_code == 429
+    pending = mine.selfies.get(status=Selfie.Status.PENDING)
+    time.sleep(2.1)
+    assert client.post(f"/sets/{mine.code}/uploads/{pending.code}/finish/").status_code == 200
+
+
+# --- The page's script shows the sentence ------------------------------------------------------
+
+
+@pytest.mark.chromium
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_page_shows_a_refused_upload_s_sentence(page, owner, settings):
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_uploads_flow import log_in
+
+    settings.UPLOAD_START_RATE = "2/m"
+    selfie_set = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    log_in(page, owner.email)
+    page.goto(f"/sets/{selfie_set.code}/")
+    files = [
+        {"name": f"selfie-{n}.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes(seed=n)}
+        for n in range(3)
+    ]
+    page.locator("#file-input").set_input_files(files)
+    expect(page.locator(".photo.done img")).to_have_count(2, timeout=30_000)
+    expect(page.get_by_role("alert")).to_have_text(
+        "You have started many uploads in the last minute; wait a minute and try again."
+    )
+
+
+@pytest.mark.chromium
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_page_shows_a_refused_check_s_sentence_and_gives_its_place_back(
+    page, owner, settings
+):
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_uploads_flow import log_in
+
+    settings.UPLOAD_FINISH_RATE = "2/m"
+    selfie_set = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    log_in(page, owner.email)
+    page.goto(f"/sets/{selfie_set.code}/")
+    files = [
+        {"name": f"selfie-{n}.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes(seed=n)}
+        for n in range(3)
+    ]
+    page.locator("#file-input").set_input_files(files)
+    expect(page.locator(".photo.done img")).to_have_count(2, timeout=30_000)
+    expect(page.get_by_role("alert")).to_have_text(
+        "You have sent many photos to be checked in the last minute; wait a minute and try again."
+    )
+
+    # The refused photo's upload is removed, so that adding it again later finds room.
+    def refused_upload_removed() -> bool:
+        return not selfie_set.selfies.exclude(status=Selfie.Status.READY).exists()
+
+    wait_until(refused_upload_removed, timeout=10)
+    assert selfie_set.selfies.count() == 2
