@@ -35,6 +35,8 @@ class UserManager(DjangoUserManager["User"]):
 
 
 class User(AbstractUser):
+    # No username: the e-mail is the login. Django lets a model drop a parent's field; mypy
+    # sees a str field given None.
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
     # The running balance of the credit ledger, changed only by accounts.credits in the same

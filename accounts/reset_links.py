@@ -13,6 +13,8 @@ import secrets
 from allauth.account.forms import EmailAwarePasswordResetTokenGenerator
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from .models import User
+
 
 class LatestLinkTokenGenerator(EmailAwarePasswordResetTokenGenerator):
     """allauth's token, also signed over a nonce that each new link replaces."""
@@ -21,7 +23,8 @@ class LatestLinkTokenGenerator(EmailAwarePasswordResetTokenGenerator):
         """A token for a new link; every earlier link of `user` stops working."""
         nonce = secrets.token_hex(16)
         type(user)._default_manager.filter(pk=user.pk).update(password_reset_nonce=nonce)
-        user.password_reset_nonce = nonce  # type: ignore[attr-defined]
+        if isinstance(user, User):  # always: Django's signature names the base class
+            user.password_reset_nonce = nonce
         return super().make_token(user)
 
     def _make_hash_value(self, user: AbstractBaseUser, timestamp: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from typing import Any
 
 from celery import shared_task
 
@@ -15,9 +16,9 @@ from . import services
     retry_jitter=True,
     max_retries=6,
 )
-def email_send(**fields: object) -> None:
+def email_send(**fields: Any) -> None:
     """Deliver one e-mail; a mail server that is down or refusing is tried again later."""
-    services.email_deliver(email=services.OutgoingEmail(**fields))  # type: ignore[arg-type]
+    services.email_deliver(email=services.OutgoingEmail(**fields))
 
 
 @shared_task

@@ -287,7 +287,9 @@ def _srgb(image: Image.Image) -> Image.Image:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             srgb = ImageCms.createProfile("sRGB")
-            return ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+            if converted is not None:  # None only for a conversion in place, which this is not
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken or unusable profile: keep the pixels as they are
     return image if image.mode == "RGB" else image.convert("RGB")
@@ -304,7 +306,7 @@ def _jpeg(image: Image.Image, *, quality: int) -> bytes:
 def dhash(image: Image.Image) -> str:
     """A 64-bit difference hash: compare with `hamming` to find near-duplicate photos."""
     small = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
-    pixels = list(small.get_flattened_data())
+    pixels = small.tobytes()  # mode L: one byte per pixel
     bits = 0
     for row in range(8):
         for col in range(8):
