@@ -113,7 +113,7 @@ def shots_html(preview: PackPreview) -> str:
         images = format_html_join(
             " ",
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="Result {}"'
-            ' width="160" height="160" style="object-fit:cover"></a>',
+            ' width="160" height="160" class="thumbnail"></a>',
             (
                 (
                     storage.private_url(pair["image"], owner=None),

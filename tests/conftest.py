@@ -337,11 +337,53 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# Injected by Playwright (not by a page), so the policy it watches does not block it.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "inline"} on ${location.pathname}`
+  );
+});
+"""
+
+
+def csp_watch(context: Any, violations: list[str]) -> None:
+    """Collect into `violations` every Content-Security-Policy violation in `context`'s tabs:
+    the page's own `securitypolicyviolation` events and Chromium's console reports of them."""
+    context.expose_binding("__cspViolation", lambda source, text: violations.append(text))
+    context.add_init_script(CSP_LISTENER)
+
+    def console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.on("console", console)
+
+
+def csp_check(violations: list[str]) -> None:
+    """Fail the test if the browser reported any Content-Security-Policy violation."""
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), pytrace=False)
+
+
 @pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh browser tab (own cookies) whose relative URLs go to the live server."""
+def csp_violations() -> list[str]:
+    """What the `page` fixture's tab reported (a test that provokes one on purpose empties it)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any, csp_violations: list[str]) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) whose relative URLs go to the live server. The test
+    fails at teardown if the tab reported any Content-Security-Policy violation."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(15_000)
+    csp_watch(context, csp_violations)
     tab = context.new_page()
     yield tab
+    for open_tab in context.pages:
+        # Events still on their way: a short wait, then a round trip delivers them.
+        open_tab.wait_for_timeout(200)
+        open_tab.evaluate("0")
     context.close()
+    csp_check(csp_violations)

@@ -33,7 +33,7 @@ def thumbnail_html(name: str, owner: User | None, *, size: int = 96) -> str:
         return "—"
     url = storage.private_url(name, owner=owner)
     return format_html(
-        '<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover" loading="lazy">',
+        '<img src="{}" alt="" width="{}" height="{}" class="thumbnail" loading="lazy">',
         url,
         size,
         size,

@@ -8,9 +8,11 @@ check a signed, expiring token. This module is the one place that knows the diff
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -42,6 +44,25 @@ def storage() -> Storage:
 
 def is_s3(store: Storage) -> TypeGuard[S3Storage]:
     return hasattr(store, "bucket_name")
+
+
+def browser_origins() -> tuple[str, ...]:
+    """The origins besides the portal's own that a browser reaches storage at: where signed
+    image URLs point and where presigned uploads are POSTed (S3). None for local files, which
+    the portal serves itself. The Content-Security-Policy allows exactly these."""
+    store = storage()
+    return _s3_origins(store) if is_s3(store) else ()
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_origins(store: S3Storage) -> tuple[str, ...]:
+    # Asked of boto3 rather than rebuilt from settings: it alone knows the endpoint, addressing
+    # style and region it signs for. One answer per storage object (settings changes make a
+    # new one), so no request pays for the signing.
+    probe = "origin-probe"
+    post = store.connection.meta.client.generate_presigned_post(store.bucket_name, probe)
+    urls = (store.url(probe), post["url"])
+    return tuple(dict.fromkeys(f"{u.scheme}://{u.netloc}" for u in map(urlsplit, urls)))
 
 
 # Objects of no user: what the creatives' pack previews make of sample subjects.

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from tests.conftest import csp_check, csp_watch
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
@@ -53,6 +54,8 @@ def test_pages_fit_a_phone_screen(browser, live_server, owner, path):
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 360, "height": 740}, is_mobile=True
     )
+    violations: list[str] = []
+    csp_watch(context, violations)
     try:
         phone = context.new_page()
         if path == "/dashboard/":
@@ -68,3 +71,4 @@ def test_pages_fit_a_phone_screen(browser, live_server, owner, path):
         phone.screenshot(path=f"var/screenshots/phone{path.replace('/', '_')}.png", full_page=True)
     finally:
         context.close()
+    csp_check(violations)

@@ -68,8 +68,10 @@ def test_a_creative_edits_a_prompt_and_previews_the_pack(
     expect(shots.first).to_contain_text(f"<lora:{subject.astria_id}:1> ohwx woman in a tweed")
     # The page refreshes itself until every prompt has its two images.
     expect(page.locator("tr.preview-shot .images img")).to_have_count(6, timeout=60_000)
+    # A function, not an expression: Playwright evaluates an expression again at each poll,
+    # and the policy refuses eval.
     page.wait_for_function(
-        "[...document.querySelectorAll('tr.preview-shot .images img')]"
+        "() => [...document.querySelectorAll('tr.preview-shot .images img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
     expect(shots.first.locator(".status")).to_have_text("Done")

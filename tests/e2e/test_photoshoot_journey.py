@@ -57,8 +57,10 @@ def test_the_whole_photoshoot(page, portal, pack, owner, celery_worker, tmp_path
     # Once ready the page reloads itself as the finished gallery.
     expect(page.get_by_role("link", name="Download all as a zip")).to_be_visible(timeout=30_000)
     expect(page.locator("#tune-status")).to_have_text("Ready")
+    # A function, not an expression: Playwright evaluates an expression again at each poll,
+    # and the policy refuses eval.
     page.wait_for_function(
-        "[...document.querySelectorAll('#gallery img')]"
+        "() => [...document.querySelectorAll('#gallery img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
 

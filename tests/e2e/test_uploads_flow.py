@@ -8,6 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import csp_check, csp_watch
 from tests.factories import PASSWORD
 from tests.images import photo_bytes
 from uploads.models import Selfie, SelfieSet
@@ -77,6 +78,8 @@ def test_the_upload_page_fits_a_phone(browser, live_server, owner):
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 360, "height": 740}, is_mobile=True
     )
+    violations: list[str] = []
+    csp_watch(context, violations)
     try:
         phone = context.new_page()
         log_in(phone, owner.email)
@@ -90,3 +93,4 @@ def test_the_upload_page_fits_a_phone(browser, live_server, owner):
         phone.screenshot(path="var/screenshots/phone_set_detail.png", full_page=True)
     finally:
         context.close()
+    csp_check(violations)
