@@ -303,9 +303,6 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUC
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"10/m/ip,{env.str('LOGIN_FAILED_RATE', default='5/300s')}/key",
 }
-
-# --- Selfie uploads ---------------------------------------------------------------------------
-
 # Admin signs in through the same allauth login (photoshoot/urls.py), so these limits and the
 # lock-out guard it too.
 
@@ -314,6 +311,9 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "PhotoShoot"
 STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=PRODUCTION)
+
+# --- Selfie uploads ---------------------------------------------------------------------------
+
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # More pixels than this in a header is refused before decoding (a decompression bomb).
 UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=64_000_000)
