@@ -10,8 +10,9 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 from accounts.models import User
-from studio.roles import CREATIVES, creatives_group_ensure
-from tunes.roles import SUPPORT, support_group_ensure
+from accounts.roles import Role
+from studio.roles import CREATIVES
+from tunes.roles import SUPPORT
 from uploads.storage import new_key
 
 PASSWORD = "a-long-test-password-42"
@@ -39,32 +40,29 @@ class StaffFactory(UserFactory):
     is_superuser = True
 
 
-class CreativeFactory(UserFactory):
-    """Staff status (admin needs it) and the Creatives group the studio migration makes.
+def role_join(user: User, role: Role) -> None:
+    """Put `user` in the role's group. Transactional tests empty the database, groups
+    included, so the group is made again here from the definition its migration uses."""
+    role.ensure(django_apps)
+    user.groups.add(Group.objects.get(name=role.name))
 
-    Transactional tests empty the database, group included: it is made again here from the
-    same definition the migration uses."""
+
+class CreativeFactory(UserFactory):
+    """Staff status (admin needs it) and the Creatives group."""
 
     is_staff = True
-
-    @factory.post_generation
-    def creatives_group(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
-        if create:
-            creatives_group_ensure(django_apps)
-            obj.groups.add(Group.objects.get(name=CREATIVES))
+    role = factory.PostGeneration(
+        lambda user, create, *_, **__: create and role_join(user, CREATIVES)
+    )
 
 
 class SupportFactory(UserFactory):
-    """Staff status and the Support group the tunes migration makes (made again here, as
-    for creatives)."""
+    """Staff status and the Support group."""
 
     is_staff = True
-
-    @factory.post_generation
-    def support_group(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
-        if create:
-            support_group_ensure(django_apps)
-            obj.groups.add(Group.objects.get(name=SUPPORT))
+    role = factory.PostGeneration(
+        lambda user, create, *_, **__: create and role_join(user, SUPPORT)
+    )
 
 
 class PackFactory(factory.django.DjangoModelFactory):

@@ -7,25 +7,20 @@ photoshoots (poll, retry, mark failed, send the ready e-mail again). They cannot
 
 from __future__ import annotations
 
-from typing import Any
+from accounts.roles import Role
 
-from accounts.roles import Permissions, group_ensure
-
-SUPPORT = "Support"
-PERMISSIONS: Permissions = {
-    "accounts": ["view_user", "view_creditentry", "grant_credits"],
-    "tunes": [
-        "view_tune",
-        "change_tune",  # the actions on photoshoots; every field of a tune is read-only
-        "view_prompt",
-        "change_prompt",  # retrying failed scenes
-        "view_photo",
-        "view_callbackevent",
-        "view_astriacall",
-    ],
-}
-
-
-def support_group_ensure(apps: Any) -> None:
-    """The Support group with every permission above (`apps`: a migration's registry)."""
-    group_ensure(apps, SUPPORT, PERMISSIONS)
+SUPPORT = Role(
+    "Support",
+    {
+        "accounts": ["view_user", "view_creditentry", "grant_credits"],
+        "tunes": [
+            "view_tune",
+            "change_tune",  # the actions on photoshoots; every field of a tune is read-only
+            "view_prompt",
+            "change_prompt",  # retrying failed scenes
+            "view_photo",
+            "view_callbackevent",
+            "view_astriacall",
+        ],
+    },
+)

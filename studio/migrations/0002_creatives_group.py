@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-
-def creatives_group_create(apps, schema_editor) -> None:
-    from accounts.roles import permissions_create
-    from studio.roles import creatives_group_ensure
-
-    permissions_create(apps, ["packs", "studio"])
-    creatives_group_ensure(apps)
-
-
-def creatives_group_delete(apps, schema_editor) -> None:
-    apps.get_model("auth", "Group").objects.filter(name="Creatives").delete()
+from studio.roles import CREATIVES
 
 
 class Migration(migrations.Migration):
@@ -25,4 +15,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(creatives_group_create, creatives_group_delete)]
+    operations = [CREATIVES.migration()]

@@ -85,7 +85,7 @@ def test_the_migration_makes_the_creatives_group_with_its_permissions(db):
     Group.objects.filter(name="Creatives").delete()
     state = MigrationLoader(connection).project_state(("studio", "0002_creatives_group"))
     migration = importlib.import_module("studio.migrations.0002_creatives_group")
-    migration.creatives_group_create(state.apps, None)
+    migration.Migration.operations[0].code(state.apps, None)
     group = Group.objects.get(name="Creatives")
     codenames = set(group.permissions.values_list("codename", flat=True))
     assert {"change_pack", "add_packprompt", "delete_packsample", "add_packpreview"} <= codenames

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-
-def support_group_create(apps, schema_editor) -> None:
-    from accounts.roles import permissions_create
-    from tunes.roles import support_group_ensure
-
-    permissions_create(apps, ["accounts", "tunes"])
-    support_group_ensure(apps)
-
-
-def support_group_delete(apps, schema_editor) -> None:
-    apps.get_model("auth", "Group").objects.filter(name="Support").delete()
+from tunes.roles import SUPPORT
 
 
 class Migration(migrations.Migration):
@@ -25,4 +15,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(support_group_create, support_group_delete)]
+    operations = [SUPPORT.migration()]
