@@ -9,13 +9,19 @@ Memory is bounded before decoding, too: a 124 KB PNG of zeros is 256 MB of pixel
 decoder holds per pixel depends on the format and mode (measured below), so each kind may have
 as many pixels as fit in UPLOAD_DECODE_MAX_BYTES; JPEGs are decoded at a reduced DCT scale, and
 the full-size pixels are resampled a band of rows at a time, never converted or copied whole.
+The threads of one process take turns so that together they hold no more than one upload at
+those limits would.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -41,6 +47,11 @@ HEIF_BYTES_PER_PIXEL = {"RGB": 5, "RGBA": 7, "other": 21}
 JPEG_COEFFICIENT_BYTES = 2
 JPEG_SEQUENTIAL = (0xC0, 0xC1, 0xC9)  # SOF markers read one scan, one band of blocks, at a time
 LABELS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
+# Held besides the decoded pixels and the file: bands, the 2048 px copy, its thumbnail and
+# JPEGs, Pillow's and Python's own (measured: at most 62 MB, for a 64 MP palette PNG).
+WORKING_BYTES = 64 * 1024 * 1024
+WAIT_SECONDS = 30  # for the memory other verifications in this process hold
+BUSY = "We are checking a lot of photos right now. Please try this one again in a minute."
 
 # What a file really is, by its first bytes, for the plain sentence a rejected one gets.
 SIGNATURES = [
@@ -127,6 +138,54 @@ def _open(content: bytes) -> Image.Image:
             "smaller copy, or a photo straight from your camera."
         )
     return image
+
+
+class _Memory:
+    """What this process's verifications hold at once, at most what one at its limits may:
+    gunicorn runs several threads a process, and four such uploads side by side would hold
+    four times as much. Ordinary photos still go two or three at a time."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held = 0
+
+    @staticmethod
+    def capacity() -> int:
+        return settings.UPLOAD_DECODE_MAX_BYTES + settings.UPLOAD_MAX_BYTES + WORKING_BYTES
+
+    @contextmanager
+    def held(self, size: int) -> Iterator[None]:
+        """Wait (a while) until `size` bytes are free, or the process holds nothing."""
+        with self._changed:
+            fits = lambda: self._held == 0 or self._held + size <= self.capacity()  # noqa: E731
+            if not self._changed.wait_for(fits, timeout=WAIT_SECONDS):
+                raise RejectedImage(BUSY)
+            self._held += size
+        try:
+            yield
+        finally:
+            _give_back()
+            with self._changed:
+                self._held -= size
+                self._changed.notify_all()
+
+
+_memory = _Memory()
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+
+
+def _give_back() -> None:
+    """Return freed memory to the system now. glibc keeps what a thread freed in that thread's
+    arena, for it alone: four threads taking turns would each keep a decoded image's worth."""
+    trim = getattr(_libc, "malloc_trim", None)  # glibc's; elsewhere nothing to do
+    if trim is not None:
+        trim(0)
+
+
+def _needs(image: Image.Image, content: bytes) -> int:
+    """Bytes verifying this opened image will hold: its pixels decoded, the file, the rest."""
+    pixels = image.width * image.height
+    return int(pixels * _bytes_per_pixel(image, content)) + len(content) + WORKING_BYTES
 
 
 def pixel_limit(image: Image.Image, content: bytes) -> int:
@@ -342,23 +401,29 @@ def quality_hints(image: Image.Image, *, original_size: tuple[int, int]) -> list
 
 def selfie_normalise(content: bytes) -> NormalisedSelfie:
     """Verify `content` and return the normalised selfie, or raise RejectedImage."""
-    # Closed (its pixels freed) once shrunk: the rest works on at most 2048 px.
-    with _open(content) as image:
+    with _open(content) as image, _memory.held(_needs(image, content)):
         original_size = image.size
-        rows, size = _decoded(image, content)
-        # Bicubic, Pillow's default: shrinking a camera photo by less than 2× it looks the same
-        # as Lanczos, in two thirds of the time (bench: selfie processing).
-        shrunk = _shrunk(rows, size)
-        del rows  # and with it a HEIC's decoded pixels
-        shrunk.info = dict(image.info)  # its EXIF orientation and colour profile
-    upright = _srgb(shrunk)
-    thumb = upright.copy()
-    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-    return NormalisedSelfie(
-        image=_jpeg(upright, quality=90),
-        thumbnail=_jpeg(thumb, quality=80),
-        width=upright.width,
-        height=upright.height,
-        dhash=dhash(thumb),
-        hints=quality_hints(upright, original_size=original_size),
-    )
+        shrunk = _small(image, content)
+        upright = _srgb(shrunk)
+        thumb = upright.copy()
+        thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+        return NormalisedSelfie(
+            image=_jpeg(upright, quality=90),
+            thumbnail=_jpeg(thumb, quality=80),
+            width=upright.width,
+            height=upright.height,
+            dhash=dhash(thumb),
+            hints=quality_hints(upright, original_size=original_size),
+        )
+
+
+def _small(image: Image.Image, content: bytes) -> Image.Image:
+    """Decoded, shrunk, and the full-size pixels freed (the image closed): what follows works
+    on at most 2048 px."""
+    rows, size = _decoded(image, content)
+    # Bicubic, Pillow's default: shrinking a camera photo by less than 2× it looks the same
+    # as Lanczos, in two thirds of the time (bench: selfie processing).
+    shrunk = _shrunk(rows, size)
+    shrunk.info = dict(image.info)  # its EXIF orientation and colour profile
+    image.close()
+    return shrunk

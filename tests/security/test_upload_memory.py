@@ -4,8 +4,9 @@ Each adversarial file goes through `selfie_normalise` (what finishing an upload 
 Python process, which reports the peak of its resident size (`ru_maxrss`) above what it held once
 Django, Pillow and pillow-heif were loaded; the file is read after that, so its bytes count. The
 files are made here, into tmp_path: zero-filled PNGs (a few KB that decode to hundreds of MB),
-JPEGs at the pixel limit, WebPs, and the largest HEICs allowed. What is accepted must come out as
-a correct normalised JPEG; what is refused, with a sentence a person can act on.
+JPEGs at the pixel limit, WebPs, and the largest HEICs allowed; and four at once, in threads of
+one process, as gunicorn runs them. What is accepted must come out as a correct normalised JPEG;
+what is refused, with a sentence a person can act on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ LIMIT = 256 * 1024 * 1024  # bytes above idle, for any process
 
 CHILD = """
 import json, resource, sys
+from concurrent.futures import ThreadPoolExecutor
 import django
 django.setup()
 from PIL import Image
@@ -42,17 +44,28 @@ Image.init()  # every plugin imported: part of an idle web process, not of one u
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
+def normalise(content):
+    try:
+        return selfie_normalise(content)
+    except RejectedImage as refused:
+        return refused
+
 idle = peak()
-with open(sys.argv[1], "rb") as f:
-    content = f.read()
-try:
-    selfie = selfie_normalise(content)
-except RejectedImage as refused:
-    result = {"refused": refused.reason}
+at_once = int(sys.argv[3])  # threads, as gunicorn's run requests side by side
+contents = []
+for _ in range(at_once):  # a copy each, as each request reads its own
+    with open(sys.argv[1], "rb") as f:
+        contents.append(f.read())
+with ThreadPoolExecutor(at_once) as pool:
+    outcomes = list(pool.map(normalise, contents))
+if all(isinstance(outcome, RejectedImage) for outcome in outcomes):
+    result = {"refused": outcomes[0].reason}
+elif any(isinstance(outcome, RejectedImage) for outcome in outcomes):
+    result = {"mixed": [getattr(outcome, "reason", "accepted") for outcome in outcomes]}
 else:
     with open(sys.argv[2], "wb") as f:
-        f.write(selfie.image)
-    result = {"accepted": [selfie.width, selfie.height]}
+        f.write(outcomes[0].image)
+    result = {"accepted": [outcomes[0].width, outcomes[0].height]}
 result.update(idle=idle, held=peak() - idle)
 print(json.dumps(result))
 """
@@ -154,6 +167,7 @@ class Case:
     colours: Colours = ()
     size: Size = (2048, 1536)  # normalised
     at_least: int = 0  # pixels: the limit still takes such photos
+    at_once: int = 1  # the same file normalised by this many threads of one process
 
 
 def everywhere(colour: tuple[int, int, int]) -> Colours:
@@ -180,6 +194,11 @@ CASES = {
     "RGBA PNG zeros at its limit": Case(
         largest(zeros("RGBA", "PNG")), True, everywhere(WHITE), at_least=24_000_000
     ),
+    # Gunicorn runs 4 threads a process (WEB_THREADS): four finishing together.
+    "four LA PNGs at their limit at once": Case(
+        largest(zeros("LA", "PNG")), True, everywhere(WHITE), at_once=4
+    ),
+    "four 12 MP JPEGs at once": Case(fixed(jpeg(), (4000, 3000)), True, A_FACE, at_once=4),
     "RGBA PNG 4000×3000 zeros": Case(
         fixed(zeros("RGBA", "PNG"), (4000, 3000)), True, everywhere(WHITE)
     ),
@@ -216,12 +235,12 @@ class Normalising:
     normalised: Path
 
     @classmethod
-    def start(cls, content: bytes, folder: Path) -> Normalising:
+    def start(cls, content: bytes, folder: Path, *, at_once: int) -> Normalising:
         source, normalised = folder / "upload", folder / "normalised.jpg"
         source.write_bytes(content)
         with Image.open(source) as image:
             pixels = image.width * image.height
-        command = [sys.executable, "-c", CHILD, str(source), str(normalised)]
+        command = [sys.executable, "-c", CHILD, str(source), str(normalised), str(at_once)]
         process = subprocess.Popen(
             [sys.executable, "-c", LAUNCHER, *command],
             cwd=BASE_DIR,
@@ -258,7 +277,8 @@ def normalising(
     started: dict[str, Normalising] = {}
     try:
         for name in dict.fromkeys(chosen):
-            started[name] = Normalising.start(CASES[name].make(), tmp_path_factory.mktemp("case"))
+            case, folder = CASES[name], tmp_path_factory.mktemp("case")
+            started[name] = Normalising.start(case.make(), folder, at_once=case.at_once)
         yield started
     finally:
         for child in started.values():
@@ -348,3 +368,20 @@ def test_it_turns_a_heic_upright_once():
     normalised = selfie_normalise(out.getvalue())
 
     assert (normalised.width, normalised.height) == (800, 1200)
+
+
+def test_it_asks_to_try_again_when_the_process_holds_all_it_may(monkeypatch):
+    from uploads import images
+
+    monkeypatch.setattr(images, "WAIT_SECONDS", 0.2)
+    photo_jpeg = jpeg()((1200, 900))
+    # Another thread's verification of an upload at every limit (reached into: no thread
+    # could be made to hold it at just the right moment otherwise).
+    held = images._memory.held(images._Memory.capacity())
+    with held, pytest.raises(images.RejectedImage) as refused:
+        images.selfie_normalise(photo_jpeg)
+
+    assert refused.value.reason == (
+        "We are checking a lot of photos right now. Please try this one again in a minute."
+    )
+    assert images.selfie_normalise(photo_jpeg).width == 1200  # once it is done
