@@ -51,7 +51,7 @@ LABELS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "
 # JPEGs, Pillow's and Python's own (measured: at most 62 MB, for a 64 MP palette PNG).
 WORKING_BYTES = 64 * 1024 * 1024
 WAIT_SECONDS = 30  # for the memory other verifications in this process hold
-BUSY = "We are checking a lot of photos right now. Please try this one again in a minute."
+BUSY = "We are checking a lot of photos right now; this one will be checked in a moment."
 
 # What a file really is, by its first bytes, for the plain sentence a rejected one gets.
 SIGNATURES = [
@@ -81,6 +81,11 @@ class RejectedImage(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class VerifierBusy(Exception):
+    """Nothing is wrong with the file: this process has no memory free to check it now. The
+    upload is kept, to be finished again shortly."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ class _Memory:
         with self._changed:
             fits = lambda: self._held == 0 or self._held + size <= self.capacity()  # noqa: E731
             if not self._changed.wait_for(fits, timeout=WAIT_SECONDS):
-                raise RejectedImage(BUSY)
+                raise VerifierBusy(BUSY)
             self._held += size
         try:
             yield

@@ -23,12 +23,14 @@ from accounts.http import AuthenticatedHttpRequest
 
 from . import services, storage
 from .forms import SelfieSetForm, SelfieSetRenameForm, UploadStartForm
-from .images import HINTS, RejectedImage
+from .images import HINTS, RejectedImage, VerifierBusy
 from .models import Selfie, SelfieSet
 
 # Seconds a finish holds its place at most: longer than any check runs (gunicorn ends a request
 # after 30 s), so the place of a process killed mid-check comes free again on its own.
 FINISH_SLOT_LAPSE = 120
+# A finish refused for being busy keeps its upload; the page asks again this much later.
+FINISH_RETRY_SECONDS = 5
 
 
 def set_for_user(request: AuthenticatedHttpRequest, code: UUID) -> SelfieSet:
@@ -56,8 +58,8 @@ def rejected(exc: RejectedImage) -> JsonResponse:
 
 def _busy(slots: int) -> str:
     photos = "1 of your photos is" if slots == 1 else f"{slots} of your photos are"
-    which = "it" if slots == 1 else "one"
-    return f"{photos} being checked already; wait for {which} to finish, then add this one again."
+    which = "it is" if slots == 1 else "one is"
+    return f"{photos} being checked already; this one will be checked once {which} done."
 
 
 @login_required
@@ -203,11 +205,14 @@ def upload_finish(request: AuthenticatedHttpRequest, code: UUID, upload_code: UU
         user=request.user, action="upload_finish", slots=slots, lapse=FINISH_SLOT_LAPSE
     ) as held:
         if not held:
-            return limits.too_many(request, _busy(slots), seconds=5, json=True)
+            return limits.too_many(request, _busy(slots), seconds=FINISH_RETRY_SECONDS, json=True)
         try:
             done = services.selfie_finish_upload(selfie=selfie)
         except RejectedImage as exc:
             return rejected(exc)
+        except VerifierBusy as exc:
+            # The upload stays as it is: the page asks again after Retry-After.
+            return limits.too_many(request, str(exc), seconds=FINISH_RETRY_SECONDS, json=True)
     if done is None:
         return JsonResponse({"error": "This upload was removed."}, status=404)
     return JsonResponse({"photo": photo_json(done)})

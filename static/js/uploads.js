@@ -30,7 +30,11 @@
         throw new Error("Your session has ended. Please log in again, then add this photo.");
       }
       return response.json().then(function (data) {
-        if (!response.ok) throw new Error(data.error || "Something went wrong. Please try again.");
+        if (!response.ok) {
+          var error = new Error(data.error || "Something went wrong. Please try again.");
+          if (response.status === 429) error.retryAfter = Number(response.headers.get("Retry-After"));
+          throw error;
+        }
         return data;
       });
     }, function () { throw new Error("The connection failed. Please try again."); });
@@ -111,6 +115,21 @@
     li.appendChild(dismiss);
   }
 
+  // The server keeps an upload it was too busy to check and says when to ask again: a short
+  // wait is waited out here; a long one (a limit for the minute) ends in its sentence.
+  var BUSY_RETRIES = 6;
+  var BUSY_WAIT_MAX = 10;
+
+  function finish(url, status, retries) {
+    return postJSON(url).catch(function (error) {
+      var wait = error.retryAfter;
+      if (!retries || !(wait > 0 && wait <= BUSY_WAIT_MAX)) throw error;
+      status.textContent = error.message;
+      return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); })
+        .then(function () { return finish(url, status, retries - 1); });
+    });
+  }
+
   function upload(file, li) {
     var status = li.querySelector(".status");
     var bar = li.querySelector("progress");
@@ -129,8 +148,8 @@
           .then(function () {
             bar.value = 100;
             status.textContent = "Checking…";
-            return postJSON(target.finish_url).catch(function (error) {
-              // Not checked (too many at once, say): give its place back to add it again later.
+            return finish(target.finish_url, status, BUSY_RETRIES).catch(function (error) {
+              // Not checked (too many in a minute, say): give its place back to add it later.
               postJSON(target.cancel_url).catch(function () {});
               throw error;
             });

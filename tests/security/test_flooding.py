@@ -297,13 +297,33 @@ def test_one_user_runs_only_so_many_finishes_at_once(client, owner, other_user, 
         busy = upload(client, mine, "0.jpg", photo_bytes(seed=1)).finish
         assert busy.status_code == 429
         assert json.loads(busy.content)["error"] == (
-            "1 of your photos is being checked already; wait for it to finish, "
-            "then add this one again."
+            "1 of your photos is being checked already; this one will be checked once it is done."
         )
+        assert busy["Retry-After"] == "5"
         client.force_login(other_user)
         assert upload(client, theirs, "0.jpg", photo_bytes(seed=2)).finish.status_code == 200
     client.force_login(owner)
     pending = mine.selfies.get(status=Selfie.Status.PENDING)
+    assert client.post(f"/sets/{mine.code}/uploads/{pending.code}/finish/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_finish_the_process_has_no_memory_for_keeps_its_upload(client, owner, monkeypatch):
+    """Nothing is wrong with the photo: it is kept, and checked when asked again."""
+    from uploads import images
+
+    monkeypatch.setattr(images, "WAIT_SECONDS", 0.2)
+    mine = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    client.force_login(owner)
+    with images._memory.held(images._Memory.capacity()):  # another upload's check, at every limit
+        busy = upload(client, mine, "0.jpg", photo_bytes(seed=1)).finish
+    assert busy.status_code == 429
+    assert busy["Retry-After"] == "5"
+    assert json.loads(busy.content)["error"] == (
+        "We are checking a lot of photos right now; this one will be checked in a moment."
+    )
+    pending = mine.selfies.get(status=Selfie.Status.PENDING)
+    assert storages["default"].exists(pending.upload_key)
     assert client.post(f"/sets/{mine.code}/uploads/{pending.code}/finish/").status_code == 200
 
 
@@ -420,3 +440,27 @@ def test_the_upload_page_shows_a_refused_check_s_sentence_and_gives_its_place_ba
 
     wait_until(refused_upload_removed, timeout=10)
     assert selfie_set.selfies.count() == 2
+
+
+@pytest.mark.chromium
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_page_waits_out_a_busy_check_and_keeps_the_photo(page, owner, settings):
+    from playwright.sync_api import expect
+
+    from accounts import limits
+    from tests.e2e.test_uploads_flow import log_in
+
+    settings.UPLOAD_FINISH_CONCURRENCY = 1
+    selfie_set = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
+    log_in(page, owner.email)
+    page.goto(f"/sets/{selfie_set.code}/")
+    file = {"name": "selfie.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes(seed=3)}
+    with limits.slot_hold(user=owner, action="upload_finish", slots=1, lapse=60) as held:
+        assert held  # as a check of this user's, still running
+        page.locator("#file-input").set_input_files([file])
+        expect(page.locator(".photo .status")).to_have_text(
+            "1 of your photos is being checked already; this one will be checked once it is done.",
+            timeout=30_000,
+        )
+    expect(page.locator(".photo.done img")).to_have_count(1, timeout=30_000)
+    assert selfie_set.selfies.get().status == Selfie.Status.READY

@@ -378,10 +378,10 @@ def test_it_asks_to_try_again_when_the_process_holds_all_it_may(monkeypatch):
     # Another thread's verification of an upload at every limit (reached into: no thread
     # could be made to hold it at just the right moment otherwise).
     held = images._memory.held(images._Memory.capacity())
-    with held, pytest.raises(images.RejectedImage) as refused:
+    with held, pytest.raises(images.VerifierBusy) as refused:
         images.selfie_normalise(photo_jpeg)
 
-    assert refused.value.reason == (
-        "We are checking a lot of photos right now. Please try this one again in a minute."
+    assert str(refused.value) == (
+        "We are checking a lot of photos right now; this one will be checked in a moment."
     )
     assert images.selfie_normalise(photo_jpeg).width == 1200  # once it is done
