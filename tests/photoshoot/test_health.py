@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from photoshoot import health
 from photoshoot.health import checks_run
 from tests.conftest import BASE_DIR, free_port, subprocess_env
 from tests.photoshoot.test_settings import PRODUCTION
@@ -23,6 +24,13 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "pa55-must-not-show-Zx81"
 COMPONENTS = {"database", "cache", "broker", "storage"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test asks the services anew (the process reuses an answer for a second)."""
+    monkeypatch.setattr(health, "_last", None)
+    monkeypatch.setattr(health, "REUSE_SECONDS", 0.0)
 
 
 def redis_cache(url: str) -> dict[str, Any]:
@@ -141,3 +149,14 @@ def test_production_answers_both_over_plain_http_and_redirects_the_rest():
         "/healthz/ready/ served",
         "/ 301",
     ]
+
+
+def test_a_flood_of_readiness_questions_runs_the_checks_once_a_second(client, monkeypatch):
+    runs: list[int] = []
+    monkeypatch.setattr(health, "REUSE_SECONDS", 60.0)
+    monkeypatch.setattr(health, "CHECKS", {"database": lambda: runs.append(1)})
+
+    answers = [client.get("/healthz/ready/") for _ in range(20)]
+
+    assert [a.json() for a in answers] == [{"database": "ok"}] * 20
+    assert len(runs) == 1
