@@ -47,11 +47,11 @@ ASTRIA_SYNTAX = [
     (re.compile(r"\bBREAK\b"), "Remove BREAK: Astria reads it as a split between people."),
     (re.compile(r"\b\w+\s*="), "Remove name=value: Astria reads it as a setting of the prompt."),
     (
-        re.compile(r":\s*\d+(?:\.\d+)?\s*\)"),
+        re.compile(r":\s*\d*\.?\d+\s*\)"),
         "Write plain words instead of weights like (smile:1.2).",
     ),
     (
-        re.compile(r"[\x00-\x1f\x7f]"),
+        re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"),
         "Keep the template on one line, without tabs or control characters.",
     ),
 ]
@@ -103,11 +103,18 @@ def prompt_render(template: str, *, tune_id: int | str, token: str, subject_clas
     body = template.format(
         subject=f"{token} {subject_class}", token=token, **{"class": subject_class}
     ).strip()
-    astria_syntax_check(body)
     text = f"{lora_tag(tune_id)} {body}"
-    if LORA_TAG.findall(text) != [lora_tag(tune_id)]:
-        raise TemplateError("The text must name exactly one LoRA: the photoshoot's own.")
+    prompt_text_check(text, tune_id=tune_id)
     return text
+
+
+def prompt_text_check(text: str, *, tune_id: int | str) -> None:
+    """The last word before a text goes to Astria (a photoshoot's scene, a preview's shot):
+    it names exactly one LoRA, the tune's own, and after it only plain words."""
+    own = lora_tag(tune_id)
+    if not text.startswith(f"{own} ") or LORA_TAG.findall(text) != [own]:
+        raise TemplateError("The text must name exactly one LoRA: the photoshoot's own.")
+    astria_syntax_check(text.removeprefix(own))
 
 
 LORA_TAG = re.compile(r"<lora:[^>]*>")

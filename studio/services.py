@@ -19,7 +19,7 @@ from accounts.models import User
 from astria.client import get_client
 from astria.errors import AstriaError
 from packs.models import Pack
-from packs.templating import TRIGGER_WORD, TemplateError, prompt_render
+from packs.templating import TRIGGER_WORD, TemplateError, prompt_render, prompt_text_check
 from tunes import ingest
 from tunes.services import lora_tune_request, prompt_request, tune_find_by_title
 from uploads import storage
@@ -184,8 +184,18 @@ def preview_start(*, pack: Pack, subject: PreviewSubject, user: User) -> PackPre
 
 def shot_submit(*, shot_id: int) -> bool:
     """Post one preview prompt to the Flux base tune; True once it is at Astria."""
-    shot = PreviewShot.objects.filter(pk=shot_id, status=PreviewShot.Status.WAITING).first()
+    shot = (
+        PreviewShot.objects.select_related("preview__subject")
+        .filter(pk=shot_id, status=PreviewShot.Status.WAITING)
+        .first()
+    )
     if shot is None:
+        return False
+    try:
+        prompt_text_check(shot.text, tune_id=shot.preview.subject.astria_id or "")
+    except TemplateError as exc:
+        # Rendered before today's rules (or for a subject trained again since): never sent.
+        shot_fail(shot_id, f"This prompt was refused: {exc}")
         return False
     request = prompt_request(
         text=shot.text, num_images=shot.num_images, options=shot.options, callback=None

@@ -11,9 +11,9 @@ import pytest
 
 from accounts.models import CreditEntry
 from packs.models import PackPrompt
-from packs.templating import TemplateError, prompt_render, template_check
+from packs.templating import TemplateError, prompt_render, prompt_text_check, template_check
 from studio import services as studio
-from studio.models import PackPreview
+from studio.models import PackPreview, PreviewShot
 from tests import factories
 from tests.admin_forms import admin_form_data
 from tests.tunes.conftest import (  # noqa: F401 - fixtures used here
@@ -42,7 +42,10 @@ ASTRIA_SYNTAX = [
     "{subject} in a suit\nnum_images=8",
     "{subject} in a suit, negative_prompt=smile",
     "({subject}:1.4) in a suit",
+    "(smiling:.5) {subject}",
     "{subject}\tin a suit",
+    "{subject}\u2028num_images=8",
+    "{subject}\x85in a suit",
 ]
 
 
@@ -167,3 +170,41 @@ def test_a_preview_refuses_a_pack_with_such_a_template(portal, staff, pack):  # 
 
     assert "was refused: Remove < and >" in str(info.value)
     assert not PackPreview.objects.exists()
+
+
+def test_a_preview_shot_saved_before_the_rules_is_never_sent(portal, staff, pack):  # noqa: F811
+    """The text is checked again when it is sent, not only when it was rendered."""
+    from tests.studio.conftest import subject_for
+
+    subject = subject_for(staff)
+    preview = studio.preview_start(pack=pack, subject=subject, user=staff)
+    shot = preview.shots.order_by("order").first()
+    PreviewShot.objects.filter(pk=shot.pk).update(
+        status=PreviewShot.Status.WAITING, text=f"<lora:{subject.astria_id}:1> <lora:1504950:1> x"
+    )
+    sent_before = len(portal.requests_log())
+
+    assert studio.shot_submit(shot_id=shot.pk) is False
+
+    shot.refresh_from_db()
+    assert shot.status == PreviewShot.Status.FAILED
+    assert shot.failure_reason.startswith("This prompt was refused: The text must name exactly")
+    assert len(portal.requests_log()) == sent_before
+
+
+def test_the_text_sent_is_its_own_tunes_lora_and_plain_words():
+    prompt_text_check("<lora:42:1> ohwx man in a suit", tune_id=42)
+
+
+@pytest.mark.parametrize(
+    ("text", "tune_id"),
+    [
+        ("<lora:42:1> ohwx man in a suit", 43),
+        ("ohwx man <lora:42:1>", 42),
+        ("<lora:42:1> <lora:7:1> ohwx man", 42),
+        ("<lora:42:1> ohwx man --tiled_upscale", 42),
+    ],
+)
+def test_any_other_text_is_not_sent(text, tune_id):
+    with pytest.raises(TemplateError):
+        prompt_text_check(text, tune_id=tune_id)
