@@ -21,7 +21,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -99,6 +99,7 @@ class UserAdmin(DjangoUserAdmin):
         "credits",
         "is_active",
         "is_staff",
+        "two_factor",
         "date_joined",
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
@@ -121,6 +122,14 @@ class UserAdmin(DjangoUserAdmin):
             {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]},
         ),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        apps = Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
+        return super().get_queryset(request).annotate(has_totp=Exists(apps))
+
+    @admin.display(description="two-factor", boolean=True, ordering="has_totp")
+    def two_factor(self, user: User) -> bool:
+        return bool(getattr(user, "has_totp", False))
 
     # What only a superuser may change: roles, and the address a password reset goes to.
     SUPERUSER_FIELDS = ("email", "is_staff", "is_superuser", "groups", "user_permissions")
@@ -170,6 +179,8 @@ class UserAdmin(DjangoUserAdmin):
         if not (
             self.has_view_permission(request, user)
             and request.user.has_perm("accounts.grant_credits")
+            # Credits for staff (oneself included) are a superuser's to give.
+            and self._may_touch(request, user)
         ):
             raise PermissionDenied
         form = CreditsForm(request.POST or None)

@@ -15,8 +15,10 @@ from django.urls import reverse
 class StaffMfaRequired:
     """A staff member without an authenticator app is sent to set one up instead of admin.
 
-    A stolen staff password then opens nothing: admin needs the code too. Customers choose
-    for themselves (profile → two-factor authentication)."""
+    Once a staff member has an app, a stolen password opens nothing: admin needs the code too.
+    Setting one up is trust on first use (whoever has the password first can), so give staff
+    status only to accounts that show two-factor in admin's user list. Customers choose for
+    themselves (profile → two-factor authentication)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -389,3 +389,12 @@ def test_staff_given_email_address_permissions_still_cannot_move_an_address(clie
     assert response.status_code == 403
     address.refresh_from_db()
     assert address.email == "owner@example.com"
+
+
+def test_support_cannot_grant_credits_to_themselves_or_other_staff(client, roles):
+    client.force_login(roles["support"])
+    for target in (roles["support"], roles["creative"], roles["superuser"]):
+        url = f"/admin/accounts/user/{target.pk}/credits/"
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"amount": 500, "reason": "Bonus"}).status_code == 403
+    assert not CreditEntry.objects.exists()
