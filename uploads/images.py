@@ -50,7 +50,9 @@ LABELS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "
 # Held besides the decoded pixels and the file: bands, the 2048 px copy, its thumbnail and
 # JPEGs, Pillow's and Python's own (measured: at most 62 MB, for a 64 MP palette PNG).
 WORKING_BYTES = 64 * 1024 * 1024
-WAIT_SECONDS = 30  # for the memory other verifications in this process hold
+# For the memory other verifications in this process hold. Short: a web thread waits here,
+# and a finish refused as busy keeps its upload, which the page sends again (uploads.js).
+WAIT_SECONDS = 2
 BUSY = "We are checking a lot of photos right now; this one will be checked in a moment."
 
 # What a file really is, by its first bytes, for the plain sentence a rejected one gets.

@@ -123,7 +123,8 @@
   function finish(url, status, retries) {
     return postJSON(url).catch(function (error) {
       var wait = error.retryAfter;
-      if (!retries || !(wait > 0 && wait <= BUSY_WAIT_MAX)) throw error;
+      if (!(wait > 0 && wait <= BUSY_WAIT_MAX)) throw error;
+      if (!retries) throw new Error("We could not check this photo just now. Please add it again in a few minutes.");
       status.textContent = error.message;
       return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); })
         .then(function () { return finish(url, status, retries - 1); });
