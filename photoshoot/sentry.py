@@ -36,6 +36,8 @@ SECRET_NAMES = {
     "oldpassword",
     "email",
     "login",
+    # The key of a password-reset or confirmation link, as allauth's views take it.
+    "key",
     # Query strings: the SDK drops them (url_query_params off); should one slip through.
     "query_string",
     "http.query",
@@ -62,6 +64,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         rf"\1\2{FILTERED}",
     ),
+    # allauth's links carry their key in the path: a password reset's, an address confirmation's.
+    (re.compile(r"(/password/reset/key/|/confirm-email/)[^/\s\"'?#<>]+"), rf"\1{FILTERED}"),
     # Callback secrets are HMAC digests (40 hex digits), held bare in locals too.
     (re.compile(r"\b[0-9a-f]{40,}\b", re.I), FILTERED),
     (re.compile(r"[\w.%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.I), "[email]"),

@@ -222,3 +222,30 @@ def test_settings_turn_it_on_only_with_a_dsn(dsn):
         assert seen["environment"] == "staging"
         assert seen["before_send"] == "event_scrub"
         assert {"django", "celery"} <= set(seen["integrations"])
+
+
+def test_it_keeps_a_password_reset_link_s_key_out_of_the_event(
+    sentry, owner, monkeypatch, live_server
+):
+    """allauth's reset and confirmation links carry their key in the path, not the query."""
+    from allauth.account import views as account_views
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+    from django.urls import reverse
+
+    def dispatch(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"could not open {request.path}")
+
+    monkeypatch.setattr(account_views.PasswordResetFromKeyView, "dispatch", dispatch)
+    key = default_token_generator.make_token(owner)
+    uid = user_pk_to_url_str(owner)
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": uid, "key": key})
+
+    assert requests.get(f"{live_server.url}{path}", timeout=10).status_code == 500
+
+    [event] = sentry.events()
+    assert event["exception"]["values"][0]["type"] == "RuntimeError"
+    assert "/accounts/password/reset/key/" in event["request"]["url"]
+    token_part = key.rsplit("-", 1)[-1]
+    assert token_part not in sentry.text()
+    assert key not in sentry.text()
