@@ -274,6 +274,9 @@ def selfies(*, count: int) -> Figure:
 def ingest(*, count: int) -> Figure:
     """1024×1024 results fetched over HTTP, verified, thumbnailed and stored in S3, per second
     in this one process."""
+    from django.conf import settings
+    from django.test import override_settings
+
     from tunes.ingest import photo_ingest
 
     from .data import camera_jpeg, tune_with_prompts
@@ -293,16 +296,20 @@ def ingest(*, count: int) -> Figure:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Results)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    # The copier fetches only from allowed origins: this stand-in for Astria's image host is one.
+    hosts = [*settings.ASTRIA_IMAGE_HOSTS, origin]
     try:
         tune = tune_with_prompts(prompts=count // 4, status="submitted")
         jobs = [
-            (prompt.pk, index, f"http://127.0.0.1:{server.server_address[1]}/{uuid.uuid4()}.jpg")
+            (prompt.pk, index, f"{origin}/{uuid.uuid4()}.jpg")
             for prompt in tune.prompts.all()
             for index in range(4)
         ]
         started = time.perf_counter()
-        for prompt_id, index, url in jobs:
-            photo_ingest(prompt_id=prompt_id, index=index, url=url)
+        with override_settings(ASTRIA_IMAGE_HOSTS=hosts):
+            for prompt_id, index, url in jobs:
+                photo_ingest(prompt_id=prompt_id, index=index, url=url)
         rate = len(jobs) / (time.perf_counter() - started)
     finally:
         server.shutdown()
