@@ -66,17 +66,26 @@ def checks_run(checks: dict[str, Callable[[], None]], *, deadline: float) -> dic
     and never holds up the answer, nor a process that is shutting down.
     """
     outcomes: dict[str, str] = {}
-    threads = [
-        threading.Thread(target=_outcome_keep, args=(name, check, outcomes), daemon=True)
-        for name, check in checks.items()
-    ]
-    for thread in threads:
+    threads = []
+    for name, check in checks.items():
+        if name in _stuck and _stuck[name].is_alive():
+            # A connection that never answers keeps its thread: don't start one a second.
+            outcomes[name] = "down: an earlier check has had no answer yet"
+            continue
+        thread = threading.Thread(target=_outcome_keep, args=(name, check, outcomes), daemon=True)
         thread.start()
+        threads.append((name, thread))
     end = time.monotonic() + deadline
-    for thread in threads:
+    for name, thread in threads:
         thread.join(timeout=max(0.0, end - time.monotonic()))
+        if thread.is_alive():
+            _stuck[name] = thread
     late = f"down: no answer within {deadline:g} s"
     return {name: outcomes.get(name, late) for name in checks}
+
+
+# The thread of each check still waiting past its deadline (at most one a check).
+_stuck: dict[str, threading.Thread] = {}
 
 
 def _outcome_keep(name: str, check: Callable[[], None], outcomes: dict[str, str]) -> None:

@@ -122,6 +122,27 @@ def test_a_check_that_hangs_is_down_once_the_deadline_passes():
     assert results == {"slow": "down: no answer within 0.3 s", "quick": "ok"}
 
 
+def test_a_hung_check_is_not_started_again_while_its_thread_waits(monkeypatch):
+    monkeypatch.setattr(health, "_stuck", {})
+    release = threading.Event()
+    starts: list[int] = []
+
+    def hangs() -> None:
+        starts.append(1)
+        release.wait(10)
+
+    try:
+        first = checks_run({"slow": hangs}, deadline=0.2)
+        second = checks_run({"slow": hangs}, deadline=0.2)
+    finally:
+        release.set()
+    assert first == {"slow": "down: no answer within 0.2 s"}
+    assert second == {"slow": "down: an earlier check has had no answer yet"}
+    assert len(starts) == 1
+    health._stuck["slow"].join(timeout=5)
+    assert checks_run({"slow": lambda: None}, deadline=1) == {"slow": "ok"}
+
+
 REDIRECTS = """
 from django.middleware.security import SecurityMiddleware
 from django.test import RequestFactory
