@@ -81,7 +81,8 @@ class SandboxPrompt(models.Model):
 
 
 class SandboxImage(models.Model):
-    """A training photo (of a tune) or a rendered result (of a prompt), served by its token."""
+    """A training photo (of a tune, never served) or a rendered result (of a prompt, served by
+    its token)."""
 
     tune = models.ForeignKey(
         SandboxTune, null=True, blank=True, on_delete=models.CASCADE, related_name="images"

@@ -2,7 +2,8 @@
 
 Two things differ, because anyone may hold the development key: a callback is shown without its
 query string (the receiver's secret rides there), and `orig_images` is empty (the photos a tune
-was sent are kept to render results from, never handed back).
+was sent are kept, as Astria keeps them, but never handed back; results are drawn from the
+prompt alone, see render.py).
 """
 
 from __future__ import annotations

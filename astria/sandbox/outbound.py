@@ -89,8 +89,8 @@ def download(url: str, *, index: int) -> bytes:
         raise Refused(f"{where} could not be downloaded ({type(exc).__name__})") from None
     try:
         render.image_check(bytes(content))
-    except render.NotAnImage:
-        raise Refused(f"{where} is not an image") from None
+    except render.NotAnImage as refused:
+        raise Refused(f"{where} {refused}") from None
     return bytes(content)
 
 

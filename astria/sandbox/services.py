@@ -168,14 +168,14 @@ def tune_create(
         existing = SandboxTune.objects.filter(owner=owner, title=data.title).first()
         if existing:
             return existing
+    for i, upload in enumerate(files):  # before any download: refusing them costs nothing
+        try:
+            render.image_check(upload.content)
+        except render.NotAnImage as refused:
+            raise Refused(f"images[{i}] ({upload.filename}) {refused}") from None
     photos = [u.content for u in files] + [
         outbound.download(url, index=i) for i, url in enumerate(data.image_urls)
     ]
-    for i, upload in enumerate(files):
-        try:
-            render.image_check(upload.content)
-        except render.NotAnImage:
-            raise Refused(f"images[{i}] ({upload.filename}) is not an image") from None
     return _tune_save(owner=owner, data=data, photos=photos, base_url=base_url, config=config)
 
 
@@ -381,12 +381,11 @@ def prompt_generate(*, prompt_id: int) -> None:
 
 
 def _results_render(prompt: SandboxPrompt) -> None:
-    lora = prompt.loras.first()
-    sources = list(lora.images.values_list("content", flat=True)) if lora else []
+    # From the prompt only: the result links are public, the tune's photos are someone's face.
     size = render.result_size(w=prompt.w, h=prompt.h, aspect_ratio=prompt.aspect_ratio)
     for index in range(prompt.num_images):
         jpeg = render.result_render(
-            source=bytes(sources[index % len(sources)]) if sources else None,
+            seed=f"{prompt.pk}:{prompt.seed}:{index}:{prompt.text}",
             text=prompt.text,
             size=size,
             label=f"prompt {prompt.pk} · image {index + 1} of {prompt.num_images}",

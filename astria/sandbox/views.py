@@ -266,12 +266,10 @@ def images_inspect(request: HttpRequest, owner: str) -> JsonResponse:
     name = request.POST.get("name", "")
     if upload is None or not name:
         raise Refused("send a `name` and an image `file`")
-    content = upload.read()
     try:
-        render.image_check(content)
-    except render.NotAnImage:
-        raise Refused("file is not an image") from None
-    return JsonResponse(render.image_inspect(content, name=name))
+        return JsonResponse(render.image_inspect(upload.read(), name=name))
+    except render.NotAnImage as refused:
+        raise Refused(f"file {refused}") from None
 
 
 def result_redirect(request: HttpRequest, token: str, filename: str) -> HttpResponseRedirect:

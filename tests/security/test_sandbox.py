@@ -1,24 +1,35 @@
 """The development sandbox is no port scanner and no leak: it downloads `image_urls` only from
 the portal's own storage and calls back only the portal, refusing anything else (422, like
-Astria) before connecting; and nothing the well-known sandbox key can read (its answers, its
-request log) shows a callback secret, a signed URL's signature or a copy of a selfie."""
+Astria) before connecting; nothing the well-known sandbox key can read (its answers, its
+request log, its results) shows a callback secret, a signed URL's signature or a copy of a
+selfie; and no image posted with that key is decoded beyond its header when it has more pixels
+than the sandbox takes."""
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import math
+import struct
+import subprocess
+import sys
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from PIL import Image, ImageDraw, ImageOps
 
 from astria.client import ImageFile
 from astria.errors import AstriaError
 from astria.sandbox.models import SandboxImage, SandboxTune
-from astria.schemas import TuneCreate
+from astria.schemas import PromptCreate, TuneCreate
 from tests.astria.conftest import SANDBOX_KEY, loopback, sandbox  # noqa: F401 - fixtures
 from tests.astria.test_client_contract import FLUX, flux_tune, portrait
+from tests.conftest import BASE_DIR, subprocess_env
 from tests.images import photo_bytes
 from tests.security.listener import listener  # noqa: F401 - fixture
 from uploads import storage
@@ -171,7 +182,7 @@ def test_the_selfies_a_tune_was_sent_are_never_handed_back(sandbox):  # noqa: F8
     assert not any(requests.get(url, timeout=10).content in selfies for url in links)
 
     kept = SandboxImage.objects.filter(tune_id=created.id).order_by("index")
-    assert [bytes(i.content) for i in kept] == selfies  # kept to render results from, only
+    assert [bytes(i.content) for i in kept] == selfies  # kept, as Astria keeps them, only
     for image in kept:
         response = requests.get(f"{sandbox.url}/files/{image.token}.jpg", timeout=10)
         assert response.status_code == 404
@@ -184,3 +195,181 @@ def test_a_refused_tune_is_an_astria_error_for_the_client(sandbox, listener):  #
         )
     assert (info.value.status, info.value.permanent) == (422, True)
     assert listener.connections() == 0
+
+
+# --- What its results are made of -------------------------------------------------------------
+
+GREEN, MAGENTA = (0, 255, 0), (255, 0, 255)
+
+
+def checkerboard(size: tuple[int, int] = (768, 1024), square: int = 32) -> Image.Image:
+    """A training "photo" nothing else looks like: 32 px squares of pure green and magenta."""
+    image = Image.new("RGB", size, GREEN)
+    draw = ImageDraw.Draw(image)
+    for top in range(0, size[1], square):
+        for left in range(0, size[0], square):
+            if (left // square + top // square) % 2:
+                draw.rectangle([left, top, left + square - 1, top + square - 1], fill=MAGENTA)
+    return image
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def correlation(a: Image.Image, b: Image.Image) -> float:
+    """Pearson's r of two images' green channels (255 on the board's green, 0 on its magenta),
+    compared a quarter of their size (squares stay 8 px across, so the pattern survives)."""
+    size = (a.width // 4, a.height // 4)
+    xs, ys = (
+        list(i.getchannel("G").resize(size, Image.Resampling.BOX).get_flattened_data())
+        for i in (a, b)
+    )
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    spread = math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+    return cov / spread if spread else 0.0
+
+
+def test_a_result_shows_nothing_of_the_photos_its_tune_was_trained_on(sandbox):  # noqa: F811
+    """Anyone with the key may prompt `<lora:ID:1>` for any tune of the key's account and fetch
+    the results by their public links, so a result must not be made from the training photos.
+
+    What this checks: the tune is trained on one checkerboard photo, and the result's green
+    channel is uncorrelated (|r| < 0.1) with that photo both cut to the result's shape (as
+    `ImageOps.fit` does) and stretched to it; a result drawn over the photo, even faded, shows
+    its squares (r = 0.62 for the photo at 65% under a tint, as results used to be made). It
+    does not prove that no pixel of the photo was used in some other way: for that, the
+    renderer takes no photo at all (astria/sandbox/render.py).
+    """
+    board = checkerboard()
+    client = sandbox.client()
+    tune = client.tune_create(
+        TuneCreate(title="Ed - UUID - 5", name="man", base_tune_id=FLUX, model_type="lora"),
+        images=[ImageFile("board.jpg", jpeg(board))],
+    )
+    created = client.prompt_create(
+        FLUX, PromptCreate(text=f"<lora:{tune.id}:1> ohwx man", num_images=1, aspect_ratio="4:5")
+    )
+    [link] = client.prompt_get(FLUX, created.id).images
+
+    response = requests.get(link, timeout=10)  # no key: Astria's result links are public
+
+    assert response.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(response.content)) as result:
+        assert (result.format, result.size) == ("JPEG", (896, 1120))
+        result = result.convert("RGB")
+    for photo in (ImageOps.fit(board, result.size), board.resize(result.size)):
+        assert abs(correlation(result, photo)) < 0.1
+
+
+# --- What it decodes --------------------------------------------------------------------------
+
+BOMB_SIZE = (8000, 8000)  # 64 MP: under Pillow's own bomb limit, 256 MB once decoded as LA
+
+
+@functools.cache
+def zero_png() -> bytes:
+    """An 8000×8000 grey-and-alpha PNG of zeros, 124 KB, written row by row so that making it
+    holds no pixels here: the file of hole 4, which took a web process to ~870 MB."""
+    width, height = BOMB_SIZE
+    row = bytes(1 + 2 * width)  # filter byte 0, then grey and alpha of each pixel
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 4, 0, 0, 0)  # 8-bit, colour type 4: LA
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+TOO_MANY = "is 8000×8000 pixels; the sandbox takes at most 25 megapixels"
+
+
+def test_a_zero_png_sent_as_a_tune_photo_is_refused(sandbox):  # noqa: F811
+    response = requests.post(
+        f"{sandbox.url}/tunes",
+        data={"tune[title]": "Fa - UUID - 6", "tune[name]": "man"},
+        files=[("tune[images][]", ("zeros.png", zero_png(), "image/png"))],
+        headers=AUTH,
+        timeout=30,
+    )
+    assert response.status_code == 422
+    assert response.json() == {"error": f"images[0] (zeros.png) {TOO_MANY}"}
+    assert not SandboxTune.objects.filter(owner__gt="").exists()
+
+
+def test_a_zero_png_behind_an_image_url_is_refused(sandbox, loopback):  # noqa: F811
+    loopback.files["/zeros.png"] = (zero_png(), "image/png")
+    response = tune_post(sandbox, image_urls=[f"{loopback.url}/zeros.png"])
+    assert response.status_code == 422
+    assert response.json() == {"error": f"image_urls[0] {TOO_MANY}"}
+    assert not SandboxTune.objects.filter(owner__gt="").exists()
+
+
+def test_a_zero_png_sent_to_be_inspected_is_refused(sandbox):  # noqa: F811
+    response = requests.post(
+        f"{sandbox.url}/images/inspect",
+        data={"name": "man"},
+        files={"file": ("zeros.png", zero_png(), "image/png")},
+        headers=AUTH,
+        timeout=30,
+    )
+    assert response.status_code == 422
+    assert response.json() == {"error": f"file {TOO_MANY}"}
+
+
+DECODING = """
+import json, resource, sys
+from PIL import Image
+from astria.sandbox import render
+Image.init()  # every plugin imported: part of an idle web process, not of one request
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+def outcome(check, content):
+    try:
+        check(content)
+    except render.NotAnImage as refused:
+        return str(refused)
+    return "accepted"
+
+idle = peak()
+with open(sys.argv[1], "rb") as f:
+    content = f.read()
+outcomes = [
+    outcome(render.image_check, content),
+    outcome(lambda c: render.image_inspect(c, name="man"), content),
+]
+print(json.dumps({"outcomes": outcomes, "held": peak() - idle}))
+"""
+# Linux carries ru_maxrss over fork and exec: started by a bare Python, the child begins small.
+LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], check=False).returncode)"
+
+
+def test_the_checks_refuse_a_zero_png_without_decoding_it(tmp_path):
+    """The checks the views run (of a tune's photos and `image_urls`, and of an inspection), on
+    the file above, in a fresh process: both refuse it, and the process holds no more than
+    16 MB above its idle size, where decoding it would hold 256 MB."""
+    source = tmp_path / "zeros.png"
+    source.write_bytes(zero_png())
+    child = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-c", DECODING, str(source)],
+        cwd=BASE_DIR,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+
+    assert measured["outcomes"] == [TOO_MANY, TOO_MANY]
+    assert measured["held"] < 16 * 1024 * 1024
