@@ -101,12 +101,16 @@ def tune_start(request: AuthenticatedHttpRequest) -> HttpResponse:
         SelfieSet.objects.for_user(request.user), code=_uuid(request.POST.get("selfie_set"))
     )
     pack = get_object_or_404(Pack.objects.active(), slug=request.POST.get("pack", ""))
+    return _tune_start(request, selfie_set, pack)
+
+
+@limits.per_user_limit(
+    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
+)
+def _tune_start(
+    request: AuthenticatedHttpRequest, selfie_set: SelfieSet, pack: Pack
+) -> HttpResponse:
     back = f"{reverse('tunes:tune_new')}?set={selfie_set.code}"
-    refused = limits.rate_limit(
-        request, action="tune_start", rate=settings.TUNE_START_RATE, done="started many photoshoots"
-    )
-    if refused:
-        return refused
     try:
         tune = services.tune_start(
             user=request.user,
@@ -233,16 +237,17 @@ def tune_zip(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponseBase:
     """Every photo of the tune in one zip: streamed when the gallery is small; a large one is
     built once by a worker while this page waits, then downloaded as a file."""
     tune = tune_for_user(request, code)
-    filename = f"{tune.pack.slug}-photos.zip"
     large = tune.photos.count() > settings.ZIP_INLINE_MAX_PHOTOS
     if large and not tune.zip_file and services.tune_zip_building(tune):
         # The waiting page asks again every few seconds: that costs nothing, nor counts.
         return render(request, "tunes/zip_wait.html", {"tune": tune}, status=202)
-    refused = limits.rate_limit(
-        request, action="zip", rate=settings.ZIP_RATE, done="asked for many zips"
-    )
-    if refused:
-        return refused
+    return _zip_answer(request, tune, large=large)
+
+
+@limits.per_user_limit(action="zip", rate_setting="ZIP_RATE", done="asked for many zips")
+def _zip_answer(request: AuthenticatedHttpRequest, tune: Tune, *, large: bool) -> HttpResponseBase:
+    """The zip itself (streamed, or the file a worker built), or the build queued."""
+    filename = f"{tune.pack.slug}-photos.zip"
     if not large:
         spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
         services.zip_write(tune, spool)

@@ -31,6 +31,8 @@ from .models import Selfie, SelfieSet
 FINISH_SLOT_LAPSE = 120
 # A finish refused for being busy keeps its upload; the page asks again this much later.
 FINISH_RETRY_SECONDS = 5
+# The per-user limits' name for a finish: both its places at once and its rate.
+FINISH = "upload_finish"
 
 
 def set_for_user(request: AuthenticatedHttpRequest, code: UUID) -> SelfieSet:
@@ -74,17 +76,18 @@ def set_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def set_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SelfieSetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        refused = limits.rate_limit(
-            request,
-            action="selfie_set_create",
-            rate=settings.SELFIE_SET_CREATE_RATE,
-            done="created many selfie sets",
-        )
-        if refused:
-            return refused
-        selfie_set = services.selfie_set_create(owner=request.user, **form.cleaned_data)
-        return redirect("uploads:set_detail", code=selfie_set.code)
+        return _set_create(request, form)
     return render(request, "uploads/set_form.html", {"form": form})
+
+
+@limits.per_user_limit(
+    action="selfie_set_create",
+    rate_setting="SELFIE_SET_CREATE_RATE",
+    done="created many selfie sets",
+)
+def _set_create(request: AuthenticatedHttpRequest, form: SelfieSetForm) -> HttpResponse:
+    selfie_set = services.selfie_set_create(owner=request.user, **form.cleaned_data)
+    return redirect("uploads:set_detail", code=selfie_set.code)
 
 
 @login_required
@@ -150,16 +153,13 @@ def set_delete(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
 @require_POST
 def upload_start(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     """Issue an upload target for one file the browser is about to send."""
-    selfie_set = set_for_user(request, code)
-    refused = limits.rate_limit(
-        request,
-        action="upload_start",
-        rate=settings.UPLOAD_START_RATE,
-        done="started many uploads",
-        json=True,
-    )
-    if refused:
-        return refused
+    return _upload_start(request, set_for_user(request, code))
+
+
+@limits.per_user_limit(
+    action="upload_start", rate_setting="UPLOAD_START_RATE", done="started many uploads", json=True
+)
+def _upload_start(request: AuthenticatedHttpRequest, selfie_set: SelfieSet) -> HttpResponse:
     try:
         data = json.loads(request.body or b"{}")
     except ValueError:
@@ -190,29 +190,33 @@ def upload_finish(request: AuthenticatedHttpRequest, code: UUID, upload_code: UU
         selfie_set__owner=request.user,
         status=Selfie.Status.PENDING,
     )
-    refused = limits.rate_limit(
-        request,
-        action="upload_finish",
-        rate=settings.UPLOAD_FINISH_RATE,
-        done="sent many photos to be checked",
-        json=True,
-    )
-    if refused:
-        return refused
     slots = settings.UPLOAD_FINISH_CONCURRENCY
     # Each check holds a decoded photo in memory: one user's parallel finishes must not add up.
     with limits.slot_hold(
-        user=request.user, action="upload_finish", slots=slots, lapse=FINISH_SLOT_LAPSE
+        user=request.user, action=FINISH, slots=slots, lapse=FINISH_SLOT_LAPSE
     ) as held:
         if not held:
+            # Before the rate counts: the upload stays, the page asks again after Retry-After.
             return limits.too_many(request, _busy(slots), seconds=FINISH_RETRY_SECONDS, json=True)
-        try:
-            done = services.selfie_finish_upload(selfie=selfie)
-        except RejectedImage as exc:
-            return rejected(exc)
-        except VerifierBusy as exc:
-            # The upload stays as it is: the page asks again after Retry-After.
-            return limits.too_many(request, str(exc), seconds=FINISH_RETRY_SECONDS, json=True)
+        return _upload_check(request, selfie)
+
+
+@limits.per_user_limit(
+    action=FINISH,
+    rate_setting="UPLOAD_FINISH_RATE",
+    done="sent many photos to be checked",
+    json=True,
+)
+def _upload_check(request: AuthenticatedHttpRequest, selfie: Selfie) -> HttpResponse:
+    try:
+        done = services.selfie_finish_upload(selfie=selfie)
+    except RejectedImage as exc:
+        return rejected(exc)
+    except VerifierBusy as exc:
+        # Not checked: the upload stays as it is and the page asks again after Retry-After, so
+        # this one does not count against the rate.
+        limits.rate_refund(user=request.user, action=FINISH)
+        return limits.too_many(request, str(exc), seconds=FINISH_RETRY_SECONDS, json=True)
     if done is None:
         return JsonResponse({"error": "This upload was removed."}, status=404)
     return JsonResponse({"photo": photo_json(done)})

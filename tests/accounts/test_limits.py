@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings as django_settings
-from django.core.exceptions import ImproperlyConfigured
 
 from accounts import limits
 from accounts.models import User
@@ -36,7 +37,8 @@ def test_it_reads_a_rate_and_says_its_window(text, amount, seconds, words):
 
 @pytest.mark.parametrize("text", ["ten a minute", "10", "10/w", "/m", ""])
 def test_it_refuses_a_rate_it_cannot_read(text):
-    with pytest.raises(ImproperlyConfigured, match="is not a rate"):
+    # (settings.py reads every rate setting with it at start: tests/photoshoot/test_settings.py)
+    with pytest.raises(ValueError, match="not a rate such as 10/m or 5/300s"):
         limits.Rate.parse(text)
 
 
@@ -52,9 +54,10 @@ def test_every_default_rate_reads():
 
 
 @pytest.fixture
-def redis_cache(settings: Any) -> str:
-    """The cache on Redis, as in production, under a key prefix of this test's own (its keys
-    expire within seconds; flushing would empty the broker's database too)."""
+def redis_cache(settings: Any) -> Iterator[redis.Redis]:
+    """The cache on Redis, as in production, under a key prefix of this test's own; the Redis
+    server itself, to read the keys' expiries. Its keys are deleted after the test (flushing
+    would empty the broker's database too)."""
     prefix = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
@@ -63,7 +66,10 @@ def redis_cache(settings: Any) -> str:
             "KEY_PREFIX": prefix,
         }
     }
-    return prefix
+    server = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    yield server
+    for key in server.scan_iter(match=f"{prefix}:*", count=100):
+        server.delete(key)
 
 
 def at_once(count: int, work: Any) -> list[Any]:
@@ -81,7 +87,7 @@ def at_once(count: int, work: Any) -> list[Any]:
 @pytest.mark.redis
 def test_thirty_at_once_on_redis_pass_a_rate_of_ten_exactly_ten_times(redis_cache):
     user, other = User(pk=101), User(pk=102)
-    rate = limits.Rate(10, 5)
+    rate = limits.Rate(10, 3600)  # an hour: the thirty come in one window however slowly
     allowed = at_once(30, lambda: limits.rate_consume(user=user, action="zip", rate=rate))
     assert allowed.count(True) == 10
     assert limits.rate_consume(user=other, action="zip", rate=rate)
@@ -93,12 +99,12 @@ def test_thirty_at_once_on_redis_get_exactly_three_places(redis_cache):
     inside = threading.Barrier(30)
 
     def hold() -> bool:
-        with limits.slot_hold(user=user, action="upload_finish", slots=3, lapse=5) as held:
+        with limits.slot_hold(user=user, action="upload_finish", slots=3, lapse=3600) as held:
             inside.wait(timeout=10)  # every thread holds what it got until all have tried
             return held
 
     assert at_once(30, hold).count(True) == 3
-    with limits.slot_hold(user=user, action="upload_finish", slots=3, lapse=5) as held:
+    with limits.slot_hold(user=user, action="upload_finish", slots=3, lapse=3600) as held:
         assert held  # all given back
 
 
@@ -111,3 +117,46 @@ def test_a_place_that_lapsed_and_was_taken_again_is_not_given_back_by_its_first_
         cache.set(f"limits:slot:finish:{user.pk}:0", "someone else's", timeout=60)
     with limits.slot_hold(user=user, action="finish", slots=1, lapse=60) as held:
         assert not held
+
+
+def rate_key(user: User, action: str) -> str:
+    from django.core.cache import cache
+
+    return cache.make_key(f"limits:rate:{action}:{user.pk}")
+
+
+@pytest.mark.redis
+def test_a_window_on_redis_ends_its_rate_s_seconds_after_its_first_count(redis_cache):
+    user = User(pk=105)
+    rate = limits.Rate(2, 3600)
+    assert limits.rate_consume(user=user, action="zip", rate=rate)
+    key = rate_key(user, "zip")
+    assert 3590 < redis_cache.ttl(key) <= 3600
+    redis_cache.expire(key, 1800)  # half an hour later
+    assert limits.rate_consume(user=user, action="zip", rate=rate)
+    assert 0 < redis_cache.ttl(key) <= 1800  # a later count does not move the window's end
+
+
+@pytest.mark.redis
+def test_a_count_that_came_back_without_an_expiry_gets_one_again(redis_cache):
+    """Redis's decr is EXISTS then DECRBY: a count given back as its window ends may come back
+    as -1 with no expiry at all."""
+    user = User(pk=106)
+    key = rate_key(user, "zip")
+    redis_cache.set(key, -1)
+    assert limits.rate_consume(user=user, action="zip", rate=limits.Rate(2, 3600))
+    assert 3590 < redis_cache.ttl(key) <= 3600
+
+
+def test_a_count_given_back_lets_one_more_in_and_none_is_given_after_its_window():
+    user = User(pk=107)
+    rate = limits.Rate(1, 3600)
+    assert limits.rate_consume(user=user, action="zip", rate=rate)
+    limits.rate_refund(user=user, action="zip")  # it did none of its work
+    assert limits.rate_consume(user=user, action="zip", rate=rate)
+    assert not limits.rate_consume(user=user, action="zip", rate=rate)
+
+    limits.rate_reset(user=user, action="zip")  # the hour has passed
+    limits.rate_refund(user=user, action="zip")  # nothing to give back: no credit for later
+    assert limits.rate_consume(user=user, action="zip", rate=rate)
+    assert not limits.rate_consume(user=user, action="zip", rate=rate)
