@@ -14,12 +14,17 @@ Every variable read here is listed, with its default, in `.env.example`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+# Neither imports anything of the portal: the rates and origins below are read with them now.
+from accounts.limits import Rate
+from astria.origins import origin_entry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +48,17 @@ def _required_in_production(name: str, development_default: str) -> str:
     if PRODUCTION:
         return env.str(name)
     return env.str(name, default=development_default)
+
+
+def _read_now(name: str, values: list[str], read: Callable[[str], object]) -> None:
+    """Read each of `values` (the variable `name`'s) as the code that uses them will: one it
+    cannot read stops the process at start, naming the variable, instead of failing every
+    request or task that reads it later."""
+    for value in values:
+        try:
+            read(value)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}.") from exc
 
 
 # --- Core -------------------------------------------------------------------------------------
@@ -300,9 +316,9 @@ ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "accounts.reset_links.LatestLinkTokenGe
 # Behind the production proxy the client's address is the last one it adds to
 # X-Forwarded-For; without this every login would count against the proxy's own address.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
-ACCOUNT_RATE_LIMITS = {
-    "login_failed": f"10/m/ip,{env.str('LOGIN_FAILED_RATE', default='5/300s')}/key",
-}
+_login_failed_rate = env.str("LOGIN_FAILED_RATE", default="5/300s")
+_read_now("LOGIN_FAILED_RATE", [_login_failed_rate], Rate.parse)
+ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,{_login_failed_rate}/key"}
 # Admin signs in through the same allauth login (photoshoot/urls.py), so these limits and the
 # lock-out guard it too.
 
@@ -334,6 +350,9 @@ SELFIES_MAX = env.int("SELFIES_MAX", default=30)
 SELFIE_SET_CREATE_RATE = env.str("SELFIE_SET_CREATE_RATE", default="10/m")
 UPLOAD_START_RATE = env.str("UPLOAD_START_RATE", default="60/m")
 UPLOAD_FINISH_RATE = env.str("UPLOAD_FINISH_RATE", default="60/m")
+_read_now("SELFIE_SET_CREATE_RATE", [SELFIE_SET_CREATE_RATE], Rate.parse)
+_read_now("UPLOAD_START_RATE", [UPLOAD_START_RATE], Rate.parse)
+_read_now("UPLOAD_FINISH_RATE", [UPLOAD_FINISH_RATE], Rate.parse)
 # Photo checks one user runs at once: each holds a decoded photo in a web process's memory.
 UPLOAD_FINISH_CONCURRENCY = env.int("UPLOAD_FINISH_CONCURRENCY", default=3)
 
@@ -364,6 +383,7 @@ ASTRIA_SANDBOX_GENERATE_SECONDS = env.float("ASTRIA_SANDBOX_GENERATE_SECONDS", d
 # PUBLIC_BASE_URL (else it would be a port scanner); these origins are allowed too (`host[:port]`
 # for https, or `http://host:port`), for stand-ins in tests.
 ASTRIA_SANDBOX_OUTBOUND_HOSTS = env.list("ASTRIA_SANDBOX_OUTBOUND_HOSTS", default=[])
+_read_now("ASTRIA_SANDBOX_OUTBOUND_HOSTS", ASTRIA_SANDBOX_OUTBOUND_HOSTS, origin_entry)
 ASTRIA_BASE_URL = env.str(
     "ASTRIA_BASE_URL",
     default=f"{PUBLIC_BASE_URL}/sandbox/astria" if ASTRIA_SANDBOX else "https://api.astria.ai",
@@ -385,6 +405,8 @@ ASTRIA_IMAGE_HOSTS = env.list(
     "ASTRIA_IMAGE_HOSTS",
     default=["api.astria.ai", "sdbooth2-production.s3.amazonaws.com", "mp.astria.ai"],
 )
+_read_now("ASTRIA_IMAGE_HOSTS", ASTRIA_IMAGE_HOSTS, origin_entry)
+_read_now("ASTRIA_BASE_URL", [ASTRIA_BASE_URL], origin_entry)  # its origin is allowed too
 # Production copies over https only; elsewhere the sandbox's own http origin is allowed too.
 ASTRIA_IMAGE_HTTPS_ONLY = env.bool("ASTRIA_IMAGE_HTTPS_ONLY", default=PRODUCTION)
 PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=30 * 1024 * 1024)
@@ -402,6 +424,8 @@ ZIP_INLINE_MAX_PHOTOS = env.int("ZIP_INLINE_MAX_PHOTOS", default=24)
 # photoshoots started.
 ZIP_RATE = env.str("ZIP_RATE", default="10/m")
 TUNE_START_RATE = env.str("TUNE_START_RATE", default="5/m")
+_read_now("ZIP_RATE", [ZIP_RATE], Rate.parse)
+_read_now("TUNE_START_RATE", [TUNE_START_RATE], Rate.parse)
 # Photos per gallery page: each thumbnail is a signed URL made for every view (0.3 ms each on
 # S3, most of the page's time: bench/), and twelve fill a phone's screen.
 GALLERY_PAGE_SIZE = env.int("GALLERY_PAGE_SIZE", default=12)

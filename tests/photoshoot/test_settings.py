@@ -56,6 +56,52 @@ def test_production_refuses_to_start_without(missing):
     assert f"Set the {missing} environment variable" in result.stderr
 
 
+RATES = [
+    "SELFIE_SET_CREATE_RATE",
+    "UPLOAD_START_RATE",
+    "UPLOAD_FINISH_RATE",
+    "ZIP_RATE",
+    "TUNE_START_RATE",
+    "LOGIN_FAILED_RATE",
+]
+NOT_A_RATE = "not a rate such as 10/m or 5/300s"
+NOT_AN_ORIGIN = "not a host, host:port or http(s) URL"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        *[(rate, "ten a minute", f"{rate}: {NOT_A_RATE}: 'ten a minute'") for rate in RATES],
+        (
+            "ASTRIA_IMAGE_HOSTS",
+            "api.astria.ai,mp.astria.ai:https",
+            f"ASTRIA_IMAGE_HOSTS: {NOT_AN_ORIGIN}: 'mp.astria.ai:https'",
+        ),
+        (
+            "ASTRIA_SANDBOX_OUTBOUND_HOSTS",
+            "ftp://127.0.0.1:2121",
+            f"ASTRIA_SANDBOX_OUTBOUND_HOSTS: {NOT_AN_ORIGIN}: 'ftp://127.0.0.1:2121'",
+        ),
+        (
+            "ASTRIA_BASE_URL",
+            "https://api.astria.ai:api",
+            f"ASTRIA_BASE_URL: {NOT_AN_ORIGIN}: 'https://api.astria.ai:api'",
+        ),
+    ],
+)
+def test_production_refuses_to_start_with_a_value_it_cannot_read(name, value, message):
+    """Read at start, not at each request or photo copy, which would all fail with it."""
+    result = manage("check", **{**PRODUCTION, name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_refuses_a_rate_it_cannot_read_too():
+    result = manage("check", DJANGO_ENV="development", UPLOAD_START_RATE="10/w")
+    assert result.returncode != 0
+    assert f"UPLOAD_START_RATE: {NOT_A_RATE}: '10/w'" in result.stderr
+
+
 def test_production_refuses_a_database_other_than_postgresql():
     result = manage("check", **{**PRODUCTION, "DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
     assert result.returncode != 0
