@@ -38,17 +38,21 @@ from concurrent.futures import ThreadPoolExecutor
 import django
 django.setup()
 from PIL import Image
-from uploads.images import RejectedImage, selfie_normalise
+from uploads.images import RejectedImage, VerifierBusy, selfie_normalise
 Image.init()  # every plugin imported: part of an idle web process, not of one upload
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 def normalise(content):
-    try:
-        return selfie_normalise(content)
-    except RejectedImage as refused:
-        return refused
+    for _ in range(100):  # a check refused as busy is asked again, as the upload page does
+        try:
+            return selfie_normalise(content)
+        except VerifierBusy:
+            continue
+        except RejectedImage as refused:
+            return refused
+    raise SystemExit("still busy after 100 tries")
 
 idle = peak()
 at_once = int(sys.argv[3])  # threads, as gunicorn's run requests side by side
