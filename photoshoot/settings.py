@@ -101,7 +101,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside every middleware that can answer by itself (a 400 for a foreign Host, a CSRF 403).
-    "photoshoot.csp.StorageAwareCSPMiddleware",
+    "operations.csp.StorageAwareCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -510,7 +510,7 @@ LOGGING = {
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    from photoshoot.sentry import sentry_init
+    from operations.sentry import sentry_init
 
     sentry_init(
         dsn=SENTRY_DSN,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from photoshoot import health
+from operations import health
 
 admin.site.site_header = "PhotoShoot admin"
 admin.site.site_title = "PhotoShoot admin"

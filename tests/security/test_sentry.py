@@ -23,7 +23,7 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 from storages.backends.s3 import S3Storage
 
-from photoshoot.sentry import sentry_init
+from operations.sentry import sentry_init
 from tests import factories
 from tests.conftest import BASE_DIR, subprocess_env
 from tunes import services, tasks, views

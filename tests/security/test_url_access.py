@@ -106,7 +106,7 @@ TOKEN = {
 # Astria's callbacks: a per-object secret, and the one kind of view exempt from CSRF.
 CALLBACKS = {"tunes:tune_callback": ["post"], "tunes:prompt_callback": ["post"]}
 # Anyone, signed in or not: the catalogue of active packs, and the load balancer's checks
-# (readiness names components and states only: tests/photoshoot/test_health.py).
+# (readiness names components and states only: tests/operations/test_health.py).
 PUBLIC = {
     "packs:pack_list": ["get"],
     "packs:pack_detail": ["get"],

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from photoshoot import health
-from photoshoot.health import checks_run
+from operations import health
+from operations.health import checks_run
 from tests.conftest import BASE_DIR, free_port, subprocess_env
 from tests.photoshoot.test_settings import PRODUCTION
 from tests.services import require
