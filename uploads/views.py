@@ -26,8 +26,9 @@ from .forms import SelfieSetForm, SelfieSetRenameForm, UploadStartForm
 from .images import HINTS, RejectedImage, VerifierBusy
 from .models import Selfie, SelfieSet
 
-# Seconds a finish holds its place at most: longer than any check runs (gunicorn ends a request
-# after 30 s), so the place of a process killed mid-check comes free again on its own.
+# Seconds a finish holds its place at most: far longer than a check runs (seconds, and at most
+# 2 s of waiting for memory: uploads/images.py), so the place of a process killed mid-check
+# comes free again on its own.
 FINISH_SLOT_LAPSE = 120
 # A finish refused for being busy keeps its upload; the page asks again this much later.
 FINISH_RETRY_SECONDS = 5
