@@ -444,14 +444,12 @@ def test_a_process_killed_while_checking_gives_its_place_back_when_it_lapses(
 # --- The page's script shows the sentence ------------------------------------------------------
 
 
-@pytest.mark.chromium
-@pytest.mark.django_db(transaction=True)
-def test_the_upload_page_shows_a_refused_upload_s_sentence(page, owner, settings):
+def three_photos_added_with_room_for_two(page: Any, owner: Any) -> SelfieSet:
+    """Three photos added on the upload page of a new set; two are in, one is refused."""
     from playwright.sync_api import expect
 
     from tests.e2e.test_uploads_flow import log_in
 
-    settings.UPLOAD_START_RATE = RATE
     selfie_set = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
     log_in(page, owner.email)
     page.goto(f"/sets/{selfie_set.code}/")
@@ -461,6 +459,16 @@ def test_the_upload_page_shows_a_refused_upload_s_sentence(page, owner, settings
     ]
     page.locator("#file-input").set_input_files(files)
     expect(page.locator(".photo.done img")).to_have_count(2, timeout=30_000)
+    return selfie_set
+
+
+@pytest.mark.chromium
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_page_shows_a_refused_upload_s_sentence(page, owner, settings):
+    from playwright.sync_api import expect
+
+    settings.UPLOAD_START_RATE = RATE
+    three_photos_added_with_room_for_two(page, owner)
     expect(page.get_by_role("alert")).to_have_text(f"You have started many uploads {WAIT}")
 
 
@@ -471,18 +479,8 @@ def test_the_upload_page_shows_a_refused_check_s_sentence_and_gives_its_place_ba
 ):
     from playwright.sync_api import expect
 
-    from tests.e2e.test_uploads_flow import log_in
-
     settings.UPLOAD_FINISH_RATE = RATE
-    selfie_set = SelfieSet.objects.create(owner=owner, name="Me", subject_class="woman")
-    log_in(page, owner.email)
-    page.goto(f"/sets/{selfie_set.code}/")
-    files = [
-        {"name": f"selfie-{n}.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes(seed=n)}
-        for n in range(3)
-    ]
-    page.locator("#file-input").set_input_files(files)
-    expect(page.locator(".photo.done img")).to_have_count(2, timeout=30_000)
+    selfie_set = three_photos_added_with_room_for_two(page, owner)
     expect(page.get_by_role("alert")).to_have_text(
         f"You have sent many photos to be checked {WAIT}"
     )
