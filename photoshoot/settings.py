@@ -91,7 +91,7 @@ INSTALLED_APPS = [
     "csp",
     "storages",
     "accounts",
-    "astria.sandbox",
+    "sandbox",
     "uploads",
     "packs",
     "tunes",
@@ -364,8 +364,9 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="photoshoot-demo")
 
 # --- Astria ----------------------------------------------------------------------------------
 
-# The sandbox (astria/sandbox/) emulates Astria's API under /sandbox/astria/ on this server. It
-# is the provider in development and tests; production refuses it unless it is set explicitly.
+# The sandbox (the app sandbox/, a development and test tool) emulates Astria's API under
+# /sandbox/astria/ on this server. It is the provider in development and tests; production
+# refuses it unless it is set explicitly.
 ASTRIA_SANDBOX = env.bool("ASTRIA_SANDBOX", default=not PRODUCTION)
 # A sandbox switched on in production must not answer to the well-known development key.
 ASTRIA_SANDBOX_KEY = (

@@ -28,4 +28,4 @@ urlpatterns = [
 ]
 
 if settings.ASTRIA_SANDBOX:
-    urlpatterns.append(path("sandbox/astria/", include("astria.sandbox.urls")))
+    urlpatterns.append(path("sandbox/astria/", include("sandbox.urls")))

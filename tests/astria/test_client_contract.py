@@ -11,8 +11,8 @@ from PIL import Image
 
 from astria.client import AstriaClient, ImageFile
 from astria.errors import AstriaError
-from astria.sandbox.models import SandboxImage, SandboxTune
 from astria.schemas import PromptCreate, TuneCreate
+from sandbox.models import SandboxImage, SandboxTune
 from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
 from tests.conftest import free_port
 from tests.images import photo_bytes
@@ -82,7 +82,7 @@ def test_it_creates_a_tune_from_files_as_multipart(sandbox, loopback):
 
 def test_it_lists_every_tune_page_by_page(sandbox):
     owner = SandboxTune.objects.create  # rows of the sandbox account, made directly
-    from astria.sandbox.services import account_of
+    from sandbox.services import account_of
 
     for n in range(130):
         owner(owner=account_of(SANDBOX_KEY), title=f"t{n}", name="man", base_url=sandbox.url)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from astria.sandbox.control import CallbackFaults, Fault, SandboxConfig, config_set, fault_take
+from sandbox.control import CallbackFaults, Fault, SandboxConfig, config_set, fault_take
 
 
 def test_reorder_spreads_callbacks_over_the_window_so_later_ones_can_overtake():

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from astria.sandbox.models import SandboxImage
+from sandbox.models import SandboxImage
 from tests.astria.conftest import SANDBOX_KEY
 from tests.conftest import BASE_DIR
 

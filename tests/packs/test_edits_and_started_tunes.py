@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from astria.sandbox.models import SandboxTune
+from sandbox.models import SandboxTune
 from tests.admin_forms import admin_form_data
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
 from tests.tunes.conftest import funded_owner, pack, portal, ready_selfie_set, start  # noqa: F401

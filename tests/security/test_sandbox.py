@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw, ImageOps
 
 from astria.client import ImageFile
 from astria.errors import AstriaError
-from astria.sandbox.models import SandboxImage, SandboxTune
 from astria.schemas import PromptCreate, TuneCreate
+from sandbox.models import SandboxImage, SandboxTune
 from tests.astria.conftest import SANDBOX_KEY, loopback, sandbox  # noqa: F401 - fixtures
 from tests.astria.test_client_contract import FLUX, flux_tune, portrait
 from tests.conftest import BASE_DIR, subprocess_env
@@ -242,7 +242,7 @@ def test_a_result_shows_nothing_of_the_photos_its_tune_was_trained_on(sandbox): 
     `ImageOps.fit` does) and stretched to it; a result drawn over the photo, even faded, shows
     its squares (r = 0.62 for the photo at 65% under a tint, as results used to be made). It
     does not prove that no pixel of the photo was used in some other way: for that, the
-    renderer takes no photo at all (astria/sandbox/render.py).
+    renderer takes no photo at all (sandbox/render.py).
     """
     board = checkerboard()
     client = sandbox.client()
@@ -327,7 +327,7 @@ def test_a_zero_png_sent_to_be_inspected_is_refused(sandbox):  # noqa: F811
 DECODING = """
 import json, resource, sys
 from PIL import Image
-from astria.sandbox import render
+from sandbox import render
 Image.init()  # every plugin imported: part of an idle web process, not of one request
 
 def peak():

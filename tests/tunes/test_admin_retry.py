@@ -87,7 +87,7 @@ def test_poll_now_moves_a_tune_whose_callback_was_lost(portal, funded_owner, pac
     # Training ends at Astria while the callback is lost on the way.
     from django.utils import timezone
 
-    from astria.sandbox.models import SandboxTune
+    from sandbox.models import SandboxTune
 
     SandboxTune.objects.filter(pk=tune.astria_id).update(trained_at=timezone.now())
 
@@ -108,7 +108,7 @@ def test_a_tune_retried_after_its_training_failed_refunds_nothing_more_when_a_sc
 
     from django.utils import timezone
 
-    from astria.sandbox.models import SandboxTune
+    from sandbox.models import SandboxTune
     from tunes.services import overdue_poll
 
     portal.configure(train_seconds=0, generate_seconds=0, never_train=True)

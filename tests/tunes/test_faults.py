@@ -261,7 +261,7 @@ def test_a_tune_whose_attempt_was_killed_after_posting_is_found_not_posted_again
 def test_scenes_whose_submit_tasks_were_lost_are_sent_by_the_sweep(
     portal, funded_owner, pack, settings
 ):
-    from astria.sandbox.models import SandboxTune
+    from sandbox.models import SandboxTune
 
     portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
     tune = start(funded_owner, ready_selfie_set(funded_owner), pack)

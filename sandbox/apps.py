@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class SandboxConfig(AppConfig):
-    name = "astria.sandbox"
+    name = "sandbox"
     label = "astria_sandbox"
     verbose_name = "Astria sandbox"
     default_auto_field = "django.db.models.BigAutoField"
