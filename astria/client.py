@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -100,6 +101,22 @@ def _parse(model: type[Model], body: Any) -> Model:
         raise AstriaError(f"Astria sent a {model.__name__} that does not parse ({where})") from None
 
 
+Found = TypeVar("Found", Tune, Prompt)
+
+
+def _newest_match(
+    items: Iterator[Found], matches: Callable[[Found], bool], *, created_after: datetime
+) -> Found | None:
+    """The first of `items` (newest first) that `matches`, looking no further than the first
+    one created before `created_after`; `items` is lazy, so no later page is fetched."""
+    for item in items:
+        if matches(item):
+            return item
+        if item.created_at is not None and item.created_at < created_after:
+            return None
+    return None
+
+
 class AstriaClient:
     def __init__(
         self,
@@ -142,6 +159,17 @@ class AstriaClient:
         for item in self._pages("/tunes"):
             yield _parse(Tune, item)
 
+    def tune_find(self, title: str, *, created_after: datetime) -> Tune | None:
+        """The tune titled exactly `title`, or None; for a create that may have been processed.
+
+        The walk goes newest first and stops at the first tune created before `created_after`
+        (an aware datetime: just before our first send), so a retry reads a page or two, never
+        the whole account.
+        """
+        return _newest_match(
+            self.tunes_list(), lambda tune: tune.title == title, created_after=created_after
+        )
+
     def tune_delete(self, tune_id: int) -> None:
         self._request("DELETE", f"/tunes/{tune_id}")
 
@@ -163,6 +191,23 @@ class AstriaClient:
         """Every prompt of `tune_id`, newest first, page by page."""
         for item in self._pages(f"/tunes/{tune_id}/prompts"):
             yield _parse(Prompt, item)
+
+    def prompt_find(
+        self, tune_id: int, *, callback_contains: str, created_after: datetime
+    ) -> Prompt | None:
+        """The prompt of `tune_id` whose callback contains `callback_contains`, or None.
+
+        Astria de-duplicates prompts only when the account's idempotency is on, so a prompt
+        that may have been processed is looked up before it is sent again. Callbacks are
+        matched on a part of their path (the portal's unique code; a callback may be shown
+        without its query string), newest first, stopping at prompts older than
+        `created_after`.
+        """
+        return _newest_match(
+            self.prompts_list(tune_id),
+            lambda prompt: callback_contains in (prompt.callback or ""),
+            created_after=created_after,
+        )
 
     def prompt_delete(self, prompt_id: int) -> None:
         self._request("DELETE", f"/prompts/{prompt_id}")
