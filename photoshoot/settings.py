@@ -69,6 +69,12 @@ SECRET_KEY = _required_in_production(
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 PORT = env.int("PORT", default=8000)
 PUBLIC_BASE_URL = _required_in_production("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+if PRODUCTION and not PUBLIC_BASE_URL.startswith("https://"):
+    # Astria calls back only public https URLs: over http every callback would be lost.
+    raise ImproperlyConfigured(
+        f"PUBLIC_BASE_URL must be an https URL in production, not {PUBLIC_BASE_URL!r}: "
+        "Astria's callbacks go to it."
+    )
 ALLOWED_HOSTS = (
     env.list("ALLOWED_HOSTS")
     if PRODUCTION
@@ -400,6 +406,13 @@ ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
 
 FLUX_BASE_TUNE_ID = 1504944  # Flux1.dev in Astria's gallery: every LoRA trains and runs on it
 ASTRIA_PRESET = env.str("ASTRIA_PRESET", default="flux-lora-portrait")
+# Astria's branch for new tunes: empty for its default, "flux1", or "fast", its free mock mode
+# (no training, mock images, callbacks still fire) for a smoke test against the real API.
+ASTRIA_BRANCH = env.str("ASTRIA_BRANCH", default="")
+if ASTRIA_BRANCH not in {"", "fast", "flux1"}:
+    raise ImproperlyConfigured(
+        f"ASTRIA_BRANCH must be empty, fast or flux1, not {ASTRIA_BRANCH!r}."
+    )
 # Where the portal copies result images from (every hop of Astria's redirects), besides the
 # scheme, host and port of ASTRIA_BASE_URL: `host` or `host:port`, https (443 unless given).
 ASTRIA_IMAGE_HOSTS = env.list(

@@ -193,3 +193,35 @@ def test_a_sandbox_switched_on_in_production_needs_its_own_key():
     assert "ASTRIA_SANDBOX_KEY must not be sd_sandbox in production" in result.stderr
     result = manage("check", **{**sandbox_on, "ASTRIA_SANDBOX_KEY": "sd_long_random_1"})
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://photos.example.com", "photos.example.com"])
+def test_production_refuses_a_public_base_url_that_is_not_https(url):
+    """Astria calls back only https URLs: every callback to this one would be lost."""
+    result = manage("check", **{**PRODUCTION, "PUBLIC_BASE_URL": url})
+    assert result.returncode != 0
+    assert f"PUBLIC_BASE_URL must be an https URL in production, not {url!r}" in result.stderr
+
+
+ASTRIA_BRANCH_SHOWN = "from django.conf import settings as s; print(repr(s.ASTRIA_BRANCH))"
+
+
+@pytest.mark.parametrize("branch", ["", "fast", "flux1"])
+def test_astria_branch_is_one_astria_has(branch):
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        ASTRIA_BRANCH_SHOWN,
+        **{**PRODUCTION, "ASTRIA_BRANCH": branch},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(branch)
+
+
+def test_astria_branch_defaults_to_astrias_own_and_refuses_any_other():
+    result = manage("shell", "--no-imports", "-c", ASTRIA_BRANCH_SHOWN, DJANGO_ENV="development")
+    assert result.stdout.strip() == "''"
+    result = manage("check", DJANGO_ENV="development", ASTRIA_BRANCH="sdxl")
+    assert result.returncode != 0
+    assert "ASTRIA_BRANCH must be empty, fast or flux1, not 'sdxl'" in result.stderr
