@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "packs",
     "tunes",
     "studio",
+    # Last: it reaches above every app (its astria_smoke command copies with tunes' copier).
+    "operations",
 ]
 
 MIDDLEWARE = [
