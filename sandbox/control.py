@@ -6,7 +6,8 @@ process, the worker and the tests share them. Example:
     {"train_seconds": 0, "generate_seconds": 0,
      "faults": [{"method": "POST", "path": "^/tunes$", "status": 504, "times": 1}],
      "callbacks": {"drop": 0.3, "duplicate": 0.1, "delay": 2, "reorder": 5},
-     "prompt_user_error": 0.5, "never_train": false}
+     "prompt_user_error": 0.5, "never_train": false,
+     "idempotent_titles": false, "idempotent_prompts": false}
 """
 
 from __future__ import annotations
@@ -87,8 +88,12 @@ class SandboxConfig(BaseModel):
     # Prompts whose text contains this end with user_error, whatever the chance above.
     prompt_user_error_match: str | None = None
     never_train: bool = False
-    # Astria's account setting: a tune create whose title exists returns the existing tune.
+    # Astria's account idempotency, off on a fresh account (CONTRACT §2, §4): with titles on, a
+    # tune create whose title exists returns that tune; with prompts on, a prompt create whose
+    # attributes all match one of the account's prompts returns that prompt. Off, every create
+    # is a new (and, at Astria, a paid) object.
     idempotent_titles: bool = False
+    idempotent_prompts: bool = False
 
     @property
     def train_delay(self) -> float:

@@ -254,11 +254,12 @@ def prompt_create(
         # Lock the LoRAs: a training finishing right now then either sees this prompt waiting
         # or is seen by it as trained; without the lock a prompt could wait forever.
         list(SandboxTune.objects.select_for_update().filter(pk__in=[t.pk for t in loras]))
-        duplicate = SandboxPrompt.objects.filter(
-            owner=owner, fingerprint=_fingerprint(tune, data)
-        ).first()
-        if duplicate:
-            return duplicate
+        if config_get().idempotent_prompts:
+            duplicate = SandboxPrompt.objects.filter(
+                owner=owner, fingerprint=_fingerprint(tune, data)
+            ).first()
+            if duplicate:
+                return duplicate
         return _prompt_save(owner=owner, tune=tune, loras=loras, data=data, base_url=base_url)
 
 
@@ -301,7 +302,9 @@ def _loras_named(owner: str, text: str) -> list[SandboxTune]:
 
 
 def _fingerprint(tune: SandboxTune, data: PromptInput) -> str:
-    """Astria de-duplicates prompts by their attributes: equal attributes, same prompt."""
+    """With idempotent prompts on, Astria de-duplicates prompts by their attributes (text,
+    tune_id, seed, callback, num_images, w, h, cfg_scale, steps, super_resolution, face_correct,
+    inpaint_faces, …): equal attributes, same prompt; here every attribute sent counts."""
     attributes = json.dumps({"tune": tune.pk, **data.model_dump()}, sort_keys=True)
     return hashlib.sha256(attributes.encode()).hexdigest()
 

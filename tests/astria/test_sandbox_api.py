@@ -155,7 +155,9 @@ def test_oversized_fields_are_refused_not_crashed_on(sandbox, loopback):
     assert response.json()["error"].startswith("w:")
 
 
-def test_equal_prompts_are_one_prompt_and_any_difference_makes_another(sandbox):
+def test_equal_prompts_are_one_prompt_and_any_difference_makes_another_when_idempotent(sandbox):
+    sandbox.configure(train_seconds=0, generate_seconds=0, idempotent_prompts=True)
+
     def create(**fields):
         body = {"prompt": {"text": "a lighthouse", "num_images": 1, **fields}}
         return requests.post(

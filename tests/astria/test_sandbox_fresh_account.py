@@ -1,0 +1,140 @@
+"""The sandbox behaves as a fresh real Astria account does (CONTRACT §8): no idempotency unless
+a test switches it on, training that starts after the create, results on another host,
+deletion, and expiry 30 days after training."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sandbox.control import SandboxConfig
+from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
+
+AUTH = {"Authorization": f"Bearer {SANDBOX_KEY}"}
+FLUX = 1504944
+
+
+def tune_post(sandbox, loopback, title: str = "Ann - UUID - 1", **fields) -> requests.Response:
+    body = {
+        "tune": {
+            "title": title,
+            "name": "woman",
+            "base_tune_id": FLUX,
+            "model_type": "lora",
+            "image_urls": [f"{loopback.url}/photo-0.jpeg"],
+            **fields,
+        }
+    }
+    return requests.post(f"{sandbox.url}/tunes", json=body, headers=AUTH, timeout=10)
+
+
+def prompt_post(sandbox, text: str = "a lighthouse at dusk", **fields) -> requests.Response:
+    body = {"prompt": {"text": text, "num_images": 1, **fields}}
+    return requests.post(
+        f"{sandbox.url}/tunes/1504944/prompts", json=body, headers=AUTH, timeout=10
+    )
+
+
+def get(sandbox, path: str, key: str = SANDBOX_KEY) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"}
+    return requests.get(sandbox.url + path, headers=headers, timeout=10)
+
+
+def delete(sandbox, path: str, key: str = SANDBOX_KEY) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"}
+    return requests.delete(sandbox.url + path, headers=headers, timeout=10)
+
+
+# --- Idempotency: an account setting, off unless its owner turns it on ------------------------
+
+
+def test_both_idempotency_knobs_are_off_by_default(sandbox):
+    assert SandboxConfig().idempotent_titles is False
+    assert SandboxConfig().idempotent_prompts is False
+    response = requests.delete(f"{sandbox.url}/_sandbox/config", headers=AUTH, timeout=10)
+    assert response.json()["idempotent_titles"] is False
+    assert response.json()["idempotent_prompts"] is False
+
+
+def test_a_title_seen_before_makes_a_second_tune_on_a_fresh_account(sandbox, loopback):
+    first = tune_post(sandbox, loopback, title="Ann - UUID - twice")
+    again = tune_post(sandbox, loopback, title="Ann - UUID - twice")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["id"] != again.json()["id"]
+    assert [t["title"] for t in get(sandbox, "/tunes").json()] == ["Ann - UUID - twice"] * 2
+
+
+def test_equal_prompts_are_two_paid_prompts_on_a_fresh_account(sandbox):
+    first = prompt_post(sandbox, seed=7, cfg_scale=3)
+    again = prompt_post(sandbox, seed=7, cfg_scale=3)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["id"] != again.json()["id"]
+    assert len(get(sandbox, "/tunes/1504944/prompts").json()) == 2
+
+
+def test_a_504_after_the_prompt_was_saved_then_a_retry_makes_two_prompts(sandbox):
+    sandbox.configure(
+        train_seconds=0,
+        generate_seconds=0,
+        faults=[{"method": "POST", "path": "^/tunes/1504944/prompts$", "status": 504, "times": 1}],
+    )
+    assert prompt_post(sandbox, seed=1).status_code == 504
+    retried = prompt_post(sandbox, seed=1)
+    assert retried.status_code == 201
+    listed = get(sandbox, "/tunes/1504944/prompts").json()
+    assert [p["text"] for p in listed] == ["a lighthouse at dusk"] * 2
+    assert retried.json()["id"] == listed[0]["id"]
+
+
+def test_with_idempotent_prompts_a_retry_after_a_504_returns_the_saved_prompt(sandbox):
+    sandbox.configure(
+        train_seconds=0,
+        generate_seconds=0,
+        idempotent_prompts=True,
+        faults=[{"method": "POST", "path": "^/tunes/1504944/prompts$", "status": 504, "times": 1}],
+    )
+    assert prompt_post(sandbox, seed=1).status_code == 504
+    retried = prompt_post(sandbox, seed=1)
+    [saved] = get(sandbox, "/tunes/1504944/prompts").json()
+    assert (retried.status_code, retried.json()["id"]) == (201, saved["id"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"text": "a lighthouse at dawn"},
+        {"seed": 8},
+        {"callback": "{loopback}/callbacks/other"},
+        {"num_images": 2},
+        {"w": 512, "h": 512},
+        {"cfg_scale": 4},
+        {"steps": 20},
+        {"super_resolution": True},
+        {"face_correct": True},
+        {"super_resolution": True, "inpaint_faces": True},
+    ],
+)
+def test_with_idempotent_prompts_each_documented_attribute_makes_another_prompt(
+    sandbox, loopback, change
+):
+    sandbox.configure(train_seconds=0, generate_seconds=0, idempotent_prompts=True)
+    base = {"seed": 7, "callback": f"{loopback.url}/callbacks/p", "steps": 10}
+    if "callback" in change:
+        change = {"callback": change["callback"].format(loopback=loopback.url)}
+    first = prompt_post(sandbox, **base).json()["id"]
+    assert prompt_post(sandbox, **base).json()["id"] == first
+    fields = {**base, **change}
+    text = fields.pop("text", "a lighthouse at dusk")
+    assert prompt_post(sandbox, text, **fields).json()["id"] != first
+
+
+def test_idempotent_prompts_are_per_account(sandbox):
+    sandbox.configure(train_seconds=0, generate_seconds=0, idempotent_prompts=True)
+    mine = prompt_post(sandbox, seed=3).json()["id"]
+    theirs = requests.post(
+        f"{sandbox.url}/tunes/1504944/prompts",
+        json={"prompt": {"text": "a lighthouse at dusk", "num_images": 1, "seed": 3}},
+        headers={"Authorization": f"Bearer {OTHER_KEY}"},
+        timeout=10,
+    )
+    assert theirs.status_code == 201 and theirs.json()["id"] != mine
