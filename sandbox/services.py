@@ -184,7 +184,7 @@ def _tune_save(
     *, owner: str, data: TuneInput, photos: list[bytes], base_url: str, config: SandboxConfig
 ) -> SandboxTune:
     now = timezone.now()
-    delay = 0 if data.branch == "fast" else config.train_delay
+    delay = _train_delay(data.branch or "", config)
     tune = SandboxTune.objects.create(
         owner=owner,
         title=data.title,
@@ -201,7 +201,6 @@ def _tune_save(
         characteristics=data.characteristics,
         base_url=base_url,
         eta=now + timedelta(seconds=delay),
-        started_training_at=now,
     )
     SandboxImage.objects.bulk_create(
         SandboxImage(tune=tune, index=i, content=photo) for i, photo in enumerate(photos)
@@ -214,10 +213,34 @@ def _tune_save(
             data=prompt_input(attributes),
             base_url=base_url,
         )
+    from .tasks import sandbox_tune_start
+
+    # Astria answers the create before a worker takes the tune: started_training_at is null
+    # in that answer and set a moment later.
+    transaction.on_commit(lambda: sandbox_tune_start.delay(tune.pk))
+    return tune
+
+
+def _train_delay(branch: str, config: SandboxConfig) -> float:
+    return 0 if branch == "fast" else config.train_delay
+
+
+def tune_start(*, tune_id: int) -> None:
+    """A worker takes the tune: its training starts now and its timer runs."""
+    config = config_get()
+    tune = SandboxTune.objects.filter(pk=tune_id).first()
+    if tune is None:
+        return
+    now = timezone.now()
+    delay = _train_delay(tune.branch, config)
+    started = SandboxTune.objects.filter(pk=tune_id, started_training_at__isnull=True).update(
+        started_training_at=now, eta=now + timedelta(seconds=delay), updated_at=now
+    )
+    if not started:
+        return
     from .tasks import sandbox_tune_train
 
-    transaction.on_commit(lambda: sandbox_tune_train.apply_async((tune.pk,), countdown=delay))
-    return tune
+    sandbox_tune_train.apply_async((tune_id,), countdown=delay)
 
 
 def tune_train(*, tune_id: int) -> None:

@@ -8,6 +8,12 @@ from . import services
 
 
 @shared_task
+def sandbox_tune_start(tune_id: int) -> None:
+    """A worker takes the tune: training starts and its timer runs."""
+    services.tune_start(tune_id=tune_id)
+
+
+@shared_task
 def sandbox_tune_train(tune_id: int) -> None:
     """Training is over: the tune is trained (unless a fault says it never will be)."""
     services.tune_train(tune_id=tune_id)

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from sandbox.control import SandboxConfig
+from sandbox.models import SandboxTune
 from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_KEY}"}
@@ -138,3 +139,32 @@ def test_idempotent_prompts_are_per_account(sandbox):
         timeout=10,
     )
     assert theirs.status_code == 201 and theirs.json()["id"] != mine
+
+
+# --- Training starts after the create ---------------------------------------------------------
+
+
+def test_started_training_at_is_null_in_the_create_answer_and_set_once_training_starts(
+    sandbox, loopback
+):
+    created = tune_post(sandbox, loopback).json()
+    assert created["started_training_at"] is None and created["trained_at"] is None
+    assert created["eta"] is not None
+    fetched = get(sandbox, f"/tunes/{created['id']}").json()
+    assert fetched["created_at"] <= fetched["started_training_at"] <= fetched["trained_at"]
+
+
+def test_a_tune_that_never_finishes_has_started_but_is_not_trained(sandbox, loopback):
+    sandbox.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    created = tune_post(sandbox, loopback).json()
+    fetched = get(sandbox, f"/tunes/{created['id']}").json()
+    assert fetched["started_training_at"] is not None and fetched["trained_at"] is None
+
+
+def test_training_starts_once_when_its_start_is_delivered_twice(sandbox, loopback):
+    from sandbox import services
+
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    started = SandboxTune.objects.get(pk=tune_id).started_training_at
+    services.tune_start(tune_id=tune_id)
+    assert SandboxTune.objects.get(pk=tune_id).started_training_at == started
