@@ -22,9 +22,10 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-# Neither imports anything of the portal: the rates and origins below are read with them now.
+# None imports anything of the portal: the rates and origins below are read with them now.
 from accounts.limits import Rate
 from astria.origins import origin_entry
+from sandbox.hosts import files_origin
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -417,9 +418,16 @@ if ASTRIA_BRANCH not in {"", "fast", "flux1"}:
     )
 # Where the portal copies result images from (every hop of Astria's redirects), besides the
 # scheme, host and port of ASTRIA_BASE_URL: `host` or `host:port`, https (443 unless given).
+# The sandbox, like Astria, serves its results from another host than its API's: its other
+# loopback name (sandbox/hosts.py), on the same port.
 ASTRIA_IMAGE_HOSTS = env.list(
     "ASTRIA_IMAGE_HOSTS",
-    default=["api.astria.ai", "sdbooth2-production.s3.amazonaws.com", "mp.astria.ai"],
+    default=[
+        "api.astria.ai",
+        "sdbooth2-production.s3.amazonaws.com",
+        "mp.astria.ai",
+        *([files_origin(ASTRIA_BASE_URL)] if ASTRIA_SANDBOX else []),
+    ],
 )
 _read_now("ASTRIA_IMAGE_HOSTS", ASTRIA_IMAGE_HOSTS, origin_entry)
 _read_now("ASTRIA_BASE_URL", [ASTRIA_BASE_URL], origin_entry)  # its origin is allowed too

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from . import control, render, services
 from .errors import Refused
+from .hosts import files_origin
 from .models import SandboxImage, SandboxPrompt, SandboxRequest, SandboxTune
 from .objects import prompt_json, timestamp, tune_json
 from .services import Upload
@@ -273,9 +274,11 @@ def images_inspect(request: HttpRequest, owner: str) -> JsonResponse:
 
 
 def result_redirect(request: HttpRequest, token: str, filename: str) -> HttpResponseRedirect:
-    """Astria's `rails/active_storage/…/redirect` links answer with a redirect to storage."""
+    """Astria's `rails/active_storage/…/redirect` links answer with a redirect to storage, on
+    another host than the API's (see hosts.py)."""
     get_object_or_404(SandboxImage, token=token, prompt__isnull=False)
-    return HttpResponseRedirect(reverse("astria_sandbox:file", args=[token]))
+    origin = files_origin(request.build_absolute_uri("/"))
+    return HttpResponseRedirect(origin + reverse("astria_sandbox:file", args=[token]))
 
 
 def file(request: HttpRequest, token: str) -> HttpResponse:

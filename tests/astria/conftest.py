@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from astria.client import AstriaClient
+from sandbox.hosts import files_origin
 from tests.images import photo_bytes
 
 SANDBOX_KEY = "sd_sandbox"
@@ -124,8 +125,11 @@ class Sandbox:
 
 @pytest.fixture
 def sandbox(transactional_db: None, live_server: Any, settings: Any) -> Sandbox:
-    """The sandbox on the live server, timers at zero, a second account for OTHER_KEY."""
+    """The sandbox on the live server, timers at zero, a second account for OTHER_KEY. Its
+    results are served on the server's other loopback name, which the portal may copy from
+    (as the default settings list it for `make run`)."""
     settings.ASTRIA_SANDBOX_EXTRA_KEYS = [OTHER_KEY]
     box = Sandbox(url=f"{live_server.url}/sandbox/astria")
+    settings.ASTRIA_IMAGE_HOSTS = [*settings.ASTRIA_IMAGE_HOSTS, files_origin(box.url)]
     box.configure(train_seconds=0, generate_seconds=0)
     return box

@@ -4,12 +4,18 @@ deletion, and expiry 30 days after training."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
 import pytest
 import requests
 
 from sandbox.control import SandboxConfig
-from sandbox.models import SandboxTune
+from sandbox.models import SandboxImage, SandboxTune
 from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
+from tests.conftest import BASE_DIR, subprocess_env
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_KEY}"}
 FLUX = 1504944
@@ -168,3 +174,69 @@ def test_training_starts_once_when_its_start_is_delivered_twice(sandbox, loopbac
     started = SandboxTune.objects.get(pk=tune_id).started_training_at
     services.tune_start(tune_id=tune_id)
     assert SandboxTune.objects.get(pk=tune_id).started_training_at == started
+
+
+# --- Results on another host than the API's ---------------------------------------------------
+
+
+def test_a_result_link_redirects_to_another_loopback_host_on_the_same_port(sandbox):
+    prompt = prompt_post(sandbox).json()
+    [link] = get(sandbox, f"/prompts/{prompt['id']}").json()["images"]
+    api, result = urlsplit(sandbox.url), urlsplit(link)
+    assert (result.hostname, result.port) == (api.hostname, api.port)  # Astria's own link
+
+    redirect = requests.get(link, allow_redirects=False, timeout=10)
+    assert redirect.status_code == 302
+    storage = urlsplit(redirect.headers["Location"])
+    assert storage.hostname != api.hostname
+    assert {storage.hostname, api.hostname} == {"127.0.0.1", "localhost"}
+    assert storage.port == api.port
+
+    served = requests.get(redirect.headers["Location"], timeout=10)
+    assert (served.status_code, served.headers["Content-Type"]) == (200, "image/jpeg")
+    assert served.content == bytes(SandboxImage.objects.get(prompt_id=prompt["id"]).content)
+
+
+def test_the_portal_copies_a_result_only_with_the_storage_host_on_its_allow_list(sandbox, settings):
+    from tunes.ingest import IngestError, result_fetch
+
+    settings.ASTRIA_BASE_URL = sandbox.url
+    prompt = prompt_post(sandbox).json()
+    [link] = get(sandbox, f"/prompts/{prompt['id']}").json()["images"]
+    assert result_fetch(link).content  # the sandbox fixture lists the storage host
+
+    settings.ASTRIA_IMAGE_HOSTS = []  # only the API's own origin
+    with pytest.raises(IngestError) as refused:
+        result_fetch(link)
+    assert refused.value.transient is False
+    storage = urlsplit(requests.get(link, allow_redirects=False, timeout=10).headers["Location"])
+    assert str(refused.value) == f"refused to fetch from http://{storage.hostname}:{storage.port}"
+
+
+def image_hosts(**env: str) -> list[str]:
+    """ASTRIA_IMAGE_HOSTS as a process started with `env` reads it."""
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.ASTRIA_IMAGE_HOSTS))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=subprocess_env(DJANGO_SETTINGS_MODULE="photoshoot.settings", **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_default_settings_let_the_portal_copy_from_the_sandboxs_storage_host():
+    # make run: the portal and the sandbox on one server, reached as 127.0.0.1.
+    hosts = image_hosts(DJANGO_ENV="development", PUBLIC_BASE_URL="http://127.0.0.1:8123")
+    assert "http://localhost:8123" in hosts and "api.astria.ai" in hosts
+    hosts = image_hosts(DJANGO_ENV="development", PUBLIC_BASE_URL="http://localhost:8123")
+    assert "http://127.0.0.1:8123" in hosts
+    # Real Astria: its own hosts only.
+    hosts = image_hosts(DJANGO_ENV="development", ASTRIA_SANDBOX="0", ASTRIA_API_KEY="sd_x")
+    assert hosts == ["api.astria.ai", "sdbooth2-production.s3.amazonaws.com", "mp.astria.ai"]

@@ -197,6 +197,39 @@ def test_a_refused_tune_is_an_astria_error_for_the_client(sandbox, listener):  #
     assert listener.connections() == 0
 
 
+# --- Where its result links lead --------------------------------------------------------------
+
+
+def result_link(sandbox) -> str:  # noqa: F811
+    prompt = requests.post(
+        f"{sandbox.url}/tunes/1504944/prompts",
+        json={"prompt": {"text": "a lighthouse at dusk", "num_images": 1}},
+        headers=AUTH,
+        timeout=30,
+    ).json()
+    got = requests.get(f"{sandbox.url}/prompts/{prompt['id']}", headers=AUTH, timeout=30)
+    [link] = got.json()["images"]
+    return link
+
+
+def test_a_result_redirects_only_to_the_servers_other_loopback_name(sandbox):  # noqa: F811
+    """Results are served on another host than the API's (as Astria's storage is), chosen from
+    the request's own Host: the other loopback name of an allowed host, never one a caller
+    makes up (that is a 400 before any redirect)."""
+    link = result_link(sandbox)
+    port = urlsplit(link).port
+    for host, other in (("127.0.0.1", "localhost"), ("localhost", "127.0.0.1")):
+        response = requests.get(
+            link, headers={"Host": f"{host}:{port}"}, allow_redirects=False, timeout=10
+        )
+        assert response.status_code == 302
+        assert urlsplit(response.headers["Location"]).netloc == f"{other}:{port}"
+    forged = requests.get(
+        link, headers={"Host": f"attacker.example:{port}"}, allow_redirects=False, timeout=10
+    )
+    assert forged.status_code == 400 and "Location" not in forged.headers
+
+
 # --- What its results are made of -------------------------------------------------------------
 
 GREEN, MAGENTA = (0, 255, 0), (255, 0, 255)
