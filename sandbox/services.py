@@ -243,6 +243,24 @@ def tune_start(*, tune_id: int) -> None:
     sandbox_tune_train.apply_async((tune_id,), countdown=delay)
 
 
+def tune_delete(*, owner: str, tune_id: int) -> None:
+    """DELETE /tunes/:id: the tune, its photos and its own prompts are gone at once; a prompt
+    that names it afterwards is refused as for a tune that never was."""
+    deleted, _ = SandboxTune.objects.filter(pk=tune_id, owner=owner).delete()
+    if not deleted:
+        raise Refused("Not found", status=404)
+
+
+def prompt_delete(*, owner: str, prompt_id: int, tune_id: int | None = None) -> None:
+    """DELETE /prompts/:id (or /tunes/:tune_id/prompts/:id): the prompt and its images."""
+    prompts = SandboxPrompt.objects.filter(pk=prompt_id, owner=owner)
+    if tune_id is not None:
+        prompts = prompts.filter(tune_id=tune_id)
+    deleted, _ = prompts.delete()
+    if not deleted:
+        raise Refused("Not found", status=404)
+
+
 def tune_train(*, tune_id: int) -> None:
     """The training timer went off: mark the tune trained, call back, release waiting prompts."""
     config = config_get()

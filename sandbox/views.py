@@ -221,7 +221,7 @@ def tunes(request: HttpRequest, owner: str) -> JsonResponse:
 @api_view({"GET", "DELETE"})
 def tune(request: HttpRequest, owner: str, tune_id: int) -> JsonResponse:
     if request.method == "DELETE":
-        get_object_or_404(SandboxTune, pk=tune_id, owner=owner).delete()
+        services.tune_delete(owner=owner, tune_id=int(tune_id))
         return JsonResponse({"message": "Tune successfully deleted"})
     return JsonResponse(tune_json(visible_tune(owner, tune_id)))
 
@@ -241,18 +241,20 @@ def tune_prompts(request: HttpRequest, owner: str, tune_id: int) -> JsonResponse
     return JsonResponse(prompt_json(prompt), status=201)
 
 
-@api_view({"GET"})
+@api_view({"GET", "DELETE"})
 def tune_prompt(request: HttpRequest, owner: str, tune_id: int, prompt_id: int) -> JsonResponse:
+    if request.method == "DELETE":
+        services.prompt_delete(owner=owner, prompt_id=int(prompt_id), tune_id=int(tune_id))
+        return JsonResponse({"message": "Prompt successfully deleted"})
     return JsonResponse(prompt_json(own_prompt(owner, prompt_id, tune_id=tune_id)))
 
 
 @api_view({"GET", "DELETE"})
 def prompt(request: HttpRequest, owner: str, prompt_id: int) -> JsonResponse:
-    found = own_prompt(owner, prompt_id)
     if request.method == "DELETE":
-        found.delete()
+        services.prompt_delete(owner=owner, prompt_id=int(prompt_id))
         return JsonResponse({"message": "Prompt successfully deleted"})
-    return JsonResponse(prompt_json(found))
+    return JsonResponse(prompt_json(own_prompt(owner, prompt_id)))
 
 
 @api_view({"POST"})

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from sandbox.control import SandboxConfig
-from sandbox.models import SandboxImage, SandboxTune
+from sandbox.models import SandboxImage, SandboxPrompt, SandboxTune
 from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
 from tests.conftest import BASE_DIR, subprocess_env
 
@@ -240,3 +240,59 @@ def test_the_default_settings_let_the_portal_copy_from_the_sandboxs_storage_host
     # Real Astria: its own hosts only.
     hosts = image_hosts(DJANGO_ENV="development", ASTRIA_SANDBOX="0", ASTRIA_API_KEY="sd_x")
     assert hosts == ["api.astria.ai", "sdbooth2-production.s3.amazonaws.com", "mp.astria.ai"]
+
+
+# --- Deletion ---------------------------------------------------------------------------------
+
+
+def test_a_deleted_tune_is_404_unlisted_and_refused_as_a_lora(sandbox, loopback):
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    response = delete(sandbox, f"/tunes/{tune_id}")
+    assert (response.status_code, response.json()) == (
+        200,
+        {"message": "Tune successfully deleted"},
+    )
+
+    assert get(sandbox, f"/tunes/{tune_id}").status_code == 404
+    assert get(sandbox, f"/tunes/{tune_id}.json").status_code == 404
+    assert get(sandbox, "/tunes").json() == []
+    assert delete(sandbox, f"/tunes/{tune_id}").status_code == 404
+    refused = prompt_post(sandbox, f"<lora:{tune_id}:1> ohwx woman in a navy suit")
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"error": f"LoRA {tune_id} is not one of your tunes"},
+    )
+    assert not SandboxImage.objects.filter(tune_id=tune_id).exists()  # its photos went with it
+
+
+def test_another_accounts_tune_cannot_be_deleted(sandbox, loopback):
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    assert delete(sandbox, f"/tunes/{tune_id}", key=OTHER_KEY).status_code == 404
+    assert delete(sandbox, "/tunes/1504944").status_code == 404  # the gallery's base model
+    assert get(sandbox, f"/tunes/{tune_id}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/prompts/{id}", "/tunes/1504944/prompts/{id}"])
+def test_a_deleted_prompt_is_404_on_both_paths_and_its_images_are_gone(sandbox, path):
+    prompt = prompt_post(sandbox).json()
+    [link] = get(sandbox, f"/prompts/{prompt['id']}").json()["images"]
+
+    response = delete(sandbox, path.format(id=prompt["id"]))
+
+    assert (response.status_code, response.json()) == (
+        200,
+        {"message": "Prompt successfully deleted"},
+    )
+    assert get(sandbox, f"/prompts/{prompt['id']}").status_code == 404
+    assert get(sandbox, f"/tunes/1504944/prompts/{prompt['id']}").status_code == 404
+    assert get(sandbox, "/tunes/1504944/prompts").json() == []
+    assert requests.get(link, timeout=10).status_code == 404
+    assert delete(sandbox, path.format(id=prompt["id"])).status_code == 404
+
+
+def test_a_prompt_is_deleted_only_through_its_own_tune_and_account(sandbox, loopback):
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    prompt_id = prompt_post(sandbox).json()["id"]
+    assert delete(sandbox, f"/tunes/{tune_id}/prompts/{prompt_id}").status_code == 404
+    assert delete(sandbox, f"/prompts/{prompt_id}", key=OTHER_KEY).status_code == 404
+    assert SandboxPrompt.objects.filter(pk=prompt_id).exists()
