@@ -8,6 +8,9 @@ process, the worker and the tests share them. Example:
      "callbacks": {"drop": 0.3, "duplicate": 0.1, "delay": 2, "reorder": 5},
      "prompt_user_error": 0.5, "never_train": false,
      "idempotent_titles": false, "idempotent_prompts": false}
+
+Not knobs but actions, on the same key: `POST /sandbox/astria/_sandbox/tunes/<id>/expire` makes a
+trained tune 31 days old, so that it has expired.
 """
 
 from __future__ import annotations

@@ -10,10 +10,19 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+class SandboxTuneQuerySet(models.QuerySet["SandboxTune"]):
+    def unexpired(self) -> SandboxTuneQuerySet:
+        """Tunes not past their `expires_at` (Astria deletes a tune 30 days after training).
+        Now is asked of Django's clock at each call, so a test that moves it moves expiry."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
 
 
 class SandboxTune(models.Model):
@@ -39,6 +48,8 @@ class SandboxTune(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SandboxTuneQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -165,7 +165,7 @@ def tune_create(
         outbound.download_check(url, where=f"image_urls[{i}]")
     config = config_get()
     if config.idempotent_titles:
-        existing = SandboxTune.objects.filter(owner=owner, title=data.title).first()
+        existing = SandboxTune.objects.unexpired().filter(owner=owner, title=data.title).first()
         if existing:
             return existing
     for i, upload in enumerate(files):  # before any download: refusing them costs nothing
@@ -246,7 +246,7 @@ def tune_start(*, tune_id: int) -> None:
 def tune_delete(*, owner: str, tune_id: int) -> None:
     """DELETE /tunes/:id: the tune, its photos and its own prompts are gone at once; a prompt
     that names it afterwards is refused as for a tune that never was."""
-    deleted, _ = SandboxTune.objects.filter(pk=tune_id, owner=owner).delete()
+    deleted, _ = SandboxTune.objects.unexpired().filter(pk=tune_id, owner=owner).delete()
     if not deleted:
         raise Refused("Not found", status=404)
 
@@ -259,6 +259,22 @@ def prompt_delete(*, owner: str, prompt_id: int, tune_id: int | None = None) -> 
     deleted, _ = prompts.delete()
     if not deleted:
         raise Refused("Not found", status=404)
+
+
+def tune_expire(*, tune_id: int) -> SandboxTune:
+    """A control for tests: the tune was trained 31 days ago, so it expired yesterday."""
+    tune = SandboxTune.objects.filter(pk=tune_id, is_public=False).first()
+    if tune is None:
+        raise Refused(f"tune {tune_id} does not exist", status=404)
+    if tune.trained_at is None:
+        raise Refused(f"tune {tune_id} is not trained yet, so it cannot expire")
+    now = timezone.now()
+    trained_at = now - TUNE_LIFETIME - timedelta(days=1)
+    SandboxTune.objects.filter(pk=tune_id).update(
+        trained_at=trained_at, expires_at=trained_at + TUNE_LIFETIME, updated_at=now
+    )
+    tune.refresh_from_db()
+    return tune
 
 
 def tune_train(*, tune_id: int) -> None:
@@ -333,11 +349,10 @@ def _loras_named(owner: str, text: str) -> list[SandboxTune]:
             float(strength)
         except ValueError:
             raise Refused(f"<lora:{raw_id}:{strength}>: the strength must be a number") from None
-        tune = SandboxTune.objects.filter(pk=int(raw_id), owner=owner).first()
+        # A deleted or expired tune is gone at Astria: refused like one that never was.
+        tune = SandboxTune.objects.unexpired().filter(pk=int(raw_id), owner=owner).first()
         if tune is None:
             raise Refused(f"LoRA {raw_id} is not one of your tunes")
-        if tune.expires_at and tune.expires_at < timezone.now():
-            raise Refused(f"LoRA {raw_id} has expired")
         tunes.append(tune)
     return tunes
 

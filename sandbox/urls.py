@@ -31,4 +31,9 @@ urlpatterns = [
     re_path(r"^files/(?P<token>[\w-]+)\.jpg$", views.file, name="file"),
     path("_sandbox/config", views.control_config, name="control_config"),
     path("_sandbox/requests", views.control_requests, name="control_requests"),
+    path(
+        "_sandbox/tunes/<int:tune_id>/expire",
+        views.control_tune_expire,
+        name="control_tune_expire",
+    ),
 ]

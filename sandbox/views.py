@@ -68,7 +68,7 @@ def api_view(methods: set[str], *, control_view: bool = False) -> Callable[[View
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if control_view:
-                return _control(view, methods, request)
+                return _control(view, methods, request, **kwargs)
             started = time.monotonic()
             path = api_path(request)
             response = _answer(view, methods, path, request, *args, **kwargs)
@@ -111,7 +111,7 @@ def _answer(
     return response
 
 
-def _control(view: View, methods: set[str], request: HttpRequest) -> HttpResponse:
+def _control(view: View, methods: set[str], request: HttpRequest, **kwargs: Any) -> HttpResponse:
     if request.method not in methods:
         return error(405, f"{request.method} is not allowed here")
     owner = caller_of(request)
@@ -120,7 +120,7 @@ def _control(view: View, methods: set[str], request: HttpRequest) -> HttpRespons
     if owner != services.account_of(settings.ASTRIA_SANDBOX_KEY):
         return error(403, "Only the main sandbox key may change the sandbox")
     try:
-        return view(request, owner)
+        return view(request, owner, **kwargs)
     except Refused as refused:
         return error(refused.status, refused.message)
 
@@ -181,10 +181,11 @@ def page(request: HttpRequest, queryset: Any, *, offset_max: int | None = None) 
 
 
 def visible_tune(owner: str, tune_id: int) -> SandboxTune:
-    """One of the caller's tunes, or a public base tune; anyone else's is 404."""
+    """One of the caller's tunes, or a public base tune; anyone else's is 404, and so is one
+    that was deleted or has expired."""
     services.gallery_tune(int(tune_id))
     return get_object_or_404(
-        SandboxTune.objects.filter(Q(owner=owner) | Q(is_public=True)), pk=tune_id
+        SandboxTune.objects.unexpired().filter(Q(owner=owner) | Q(is_public=True)), pk=tune_id
     )
 
 
@@ -204,7 +205,7 @@ def tunes(request: HttpRequest, owner: str) -> JsonResponse:
     if request.method == "GET":
         items = page(
             request,
-            SandboxTune.objects.filter(owner=owner).prefetch_related("images"),
+            SandboxTune.objects.unexpired().filter(owner=owner).prefetch_related("images"),
             offset_max=TUNES_OFFSET_MAX,
         )
         return JsonResponse([tune_json(t) for t in items], safe=False)
@@ -332,3 +333,10 @@ def control_requests(request: HttpRequest, owner: str) -> JsonResponse:
         ],
         safe=False,
     )
+
+
+@api_view({"POST"}, control_view=True)
+def control_tune_expire(request: HttpRequest, owner: str, tune_id: int) -> JsonResponse:
+    """Expire a trained tune now (its training moves 31 days back), so that a test sees what
+    Astria does 30 days after training without moving the clock."""
+    return JsonResponse(tune_json(services.tune_expire(tune_id=tune_id)))

@@ -114,6 +114,16 @@ class Sandbox:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def expire(self, tune_id: int) -> dict[str, Any]:
+        """Make a trained tune 31 days old, so that it has expired (Astria's 404 from now)."""
+        response = requests.post(
+            f"{self.url}/_sandbox/tunes/{tune_id}/expire",
+            headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def requests_log(self) -> list[dict[str, Any]]:
         response = requests.get(
             f"{self.url}/_sandbox/requests",

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.utils import timezone
 
 from sandbox.control import SandboxConfig
 from sandbox.models import SandboxImage, SandboxPrompt, SandboxTune
@@ -296,3 +298,73 @@ def test_a_prompt_is_deleted_only_through_its_own_tune_and_account(sandbox, loop
     assert delete(sandbox, f"/tunes/{tune_id}/prompts/{prompt_id}").status_code == 404
     assert delete(sandbox, f"/prompts/{prompt_id}", key=OTHER_KEY).status_code == 404
     assert SandboxPrompt.objects.filter(pk=prompt_id).exists()
+
+
+# --- Expiry: 30 days after training -----------------------------------------------------------
+
+
+def test_expires_at_is_30_days_after_trained_at(sandbox, loopback):
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    tune = SandboxTune.objects.get(pk=tune_id)
+    assert tune.expires_at - tune.trained_at == timedelta(days=30)
+
+
+def assert_gone(sandbox, tune_id: int) -> None:
+    assert get(sandbox, f"/tunes/{tune_id}").status_code == 404
+    assert get(sandbox, f"/tunes/{tune_id}/prompts").status_code == 404
+    assert tune_id not in [t["id"] for t in get(sandbox, "/tunes").json()]
+    refused = prompt_post(sandbox, f"<lora:{tune_id}:1> ohwx woman by the sea")
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"error": f"LoRA {tune_id} is not one of your tunes"},
+    )
+
+
+def test_a_tune_expired_by_the_control_is_gone(sandbox, loopback):
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    assert prompt_post(sandbox, f"<lora:{tune_id}:1> ohwx woman").status_code == 201
+
+    expired = sandbox.expire(tune_id)
+
+    tune = SandboxTune.objects.get(pk=tune_id)
+    assert timezone.now() - tune.trained_at >= timedelta(days=31)
+    assert tune.expires_at - tune.trained_at == timedelta(days=30)
+    assert expired["id"] == tune_id and expired["expires_at"] < expired["updated_at"]
+    assert_gone(sandbox, tune_id)
+
+
+def test_a_tune_is_gone_once_the_clock_passes_its_expiry(sandbox, loopback, monkeypatch):
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(days=29, hours=23))
+    assert get(sandbox, f"/tunes/{tune_id}").status_code == 200
+
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(days=30, minutes=1))
+    assert_gone(sandbox, tune_id)
+
+
+def test_an_expired_title_makes_a_new_tune_even_when_titles_are_idempotent(sandbox, loopback):
+    sandbox.configure(train_seconds=0, generate_seconds=0, idempotent_titles=True)
+    first = tune_post(sandbox, loopback, title="Ann - UUID - again").json()["id"]
+    assert tune_post(sandbox, loopback, title="Ann - UUID - again").json()["id"] == first
+    sandbox.expire(first)
+    assert tune_post(sandbox, loopback, title="Ann - UUID - again").json()["id"] != first
+
+
+def test_the_expire_control_needs_the_main_key_and_a_trained_tune_of_the_sandbox(sandbox, loopback):
+    url = f"{sandbox.url}/_sandbox/tunes/{{}}/expire"
+    other = {"Authorization": f"Bearer {OTHER_KEY}"}
+    tune_id = tune_post(sandbox, loopback).json()["id"]
+    assert requests.post(url.format(tune_id), timeout=10).status_code == 401
+    assert requests.post(url.format(tune_id), headers=other, timeout=10).status_code == 403
+    assert requests.get(url.format(tune_id), headers=AUTH, timeout=10).status_code == 405
+    missing = requests.post(url.format(999_999), headers=AUTH, timeout=10)
+    assert missing.status_code == 404
+    assert requests.post(url.format(FLUX), headers=AUTH, timeout=10).status_code == 404
+
+    sandbox.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    untrained = tune_post(sandbox, loopback, title="Bob - UUID - 2").json()["id"]
+    refused = requests.post(url.format(untrained), headers=AUTH, timeout=10)
+    assert refused.status_code == 422
+    assert refused.json() == {"error": f"tune {untrained} is not trained yet, so it cannot expire"}
+    assert get(sandbox, f"/tunes/{tune_id}").status_code == 200  # nothing else changed

@@ -27,7 +27,7 @@ from astria.client import ImageFile
 from astria.errors import AstriaError
 from astria.schemas import PromptCreate, TuneCreate
 from sandbox.models import SandboxImage, SandboxTune
-from tests.astria.conftest import SANDBOX_KEY, loopback, sandbox  # noqa: F401 - fixtures
+from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY, loopback, sandbox  # noqa: F401 - fixtures
 from tests.astria.test_client_contract import FLUX, flux_tune, portrait
 from tests.conftest import BASE_DIR, subprocess_env
 from tests.images import photo_bytes
@@ -228,6 +228,18 @@ def test_a_result_redirects_only_to_the_servers_other_loopback_name(sandbox):  #
         link, headers={"Host": f"attacker.example:{port}"}, allow_redirects=False, timeout=10
     )
     assert forged.status_code == 400 and "Location" not in forged.headers
+
+
+def test_another_account_can_neither_delete_nor_expire_a_tune(sandbox, loopback):  # noqa: F811
+    tune_id = tune_post(sandbox, image_urls=[f"{loopback.url}/photo-0.jpeg"]).json()["id"]
+    other = {"Authorization": f"Bearer {OTHER_KEY}"}
+    deleted = requests.delete(f"{sandbox.url}/tunes/{tune_id}", headers=other, timeout=10)
+    expired = requests.post(
+        f"{sandbox.url}/_sandbox/tunes/{tune_id}/expire", headers=other, timeout=10
+    )
+    assert (deleted.status_code, expired.status_code) == (404, 403)
+    shown = requests.get(f"{sandbox.url}/tunes/{tune_id}", headers=AUTH, timeout=10)
+    assert shown.status_code == 200 and shown.json()["expires_at"] > shown.json()["trained_at"]
 
 
 # --- What its results are made of -------------------------------------------------------------
