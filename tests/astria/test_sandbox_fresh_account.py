@@ -18,6 +18,7 @@ from sandbox.control import SandboxConfig
 from sandbox.models import SandboxImage, SandboxPrompt, SandboxTune
 from tests.astria.conftest import OTHER_KEY, SANDBOX_KEY
 from tests.conftest import BASE_DIR, subprocess_env
+from tests.images import photo_bytes
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_KEY}"}
 FLUX = 1504944
@@ -368,3 +369,49 @@ def test_the_expire_control_needs_the_main_key_and_a_trained_tune_of_the_sandbox
     assert refused.status_code == 422
     assert refused.json() == {"error": f"tune {untrained} is not trained yet, so it cannot expire"}
     assert get(sandbox, f"/tunes/{tune_id}").status_code == 200  # nothing else changed
+
+
+# --- Training photos as files -----------------------------------------------------------------
+
+
+def test_training_photos_sent_as_multipart_file_parts_are_kept_and_trained_on(sandbox):
+    photos = [photo_bytes(seed=n) for n in range(3)]
+    response = requests.post(
+        f"{sandbox.url}/tunes",
+        data={
+            "tune[title]": "Cy - UUID - 3",
+            "tune[name]": "man",
+            "tune[base_tune_id]": "1504944",
+            "tune[model_type]": "lora",
+            "tune[face_crop]": "true",
+        },
+        files=[("tune[images][]", (f"{n}.jpg", p, "image/jpeg")) for n, p in enumerate(photos)],
+        headers=AUTH,
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["title"], created["name"], created["face_crop"]) == (
+        "Cy - UUID - 3",
+        "man",
+        True,
+    )
+    kept = SandboxImage.objects.filter(tune_id=created["id"]).order_by("index")
+    assert [bytes(image.content) for image in kept] == photos
+    assert get(sandbox, f"/tunes/{created['id']}").json()["trained_at"] is not None
+
+
+def test_file_parts_and_image_urls_together_are_all_kept(sandbox, loopback):
+    response = requests.post(
+        f"{sandbox.url}/tunes",
+        data={
+            "tune[title]": "Di - UUID - 4",
+            "tune[name]": "woman",
+            "tune[image_urls][]": [f"{loopback.url}/photo-1.jpeg", f"{loopback.url}/photo-2.jpeg"],
+        },
+        files=[("tune[images][]", ("0.jpg", photo_bytes(seed=0), "image/jpeg"))],
+        headers=AUTH,
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert SandboxImage.objects.filter(tune_id=response.json()["id"]).count() == 3
