@@ -217,10 +217,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tunes.tasks.astria_calls_prune",
         "schedule": crontab(hour=4, minute=23),
     },
-    "previews-deadlines": {
-        "task": "studio.tasks.previews_deadlines",
-        "schedule": crontab(minute="*/10"),
-    },
     "selfie-uploads-sweep": {
         "task": "uploads.tasks.selfie_uploads_sweep",
         "schedule": crontab(minute=41),
@@ -405,7 +401,7 @@ ASTRIA_CONNECT_TIMEOUT = env.float("ASTRIA_CONNECT_TIMEOUT", default=5)
 # Astria itself gives up after 30 s (and answers 504), so a little more than that.
 ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
 
-# --- Photoshoots (tunes) ---------------------------------------------------------------------
+# --- Models and photoshoots (tunes) ----------------------------------------------------------
 
 FLUX_BASE_TUNE_ID = 1504944  # Flux1.dev in Astria's gallery: every LoRA trains and runs on it
 ASTRIA_PRESET = env.str("ASTRIA_PRESET", default="flux-lora-portrait")
@@ -455,9 +451,9 @@ _read_now("TUNE_START_RATE", [TUNE_START_RATE], Rate.parse)
 GALLERY_PAGE_SIZE = env.int("GALLERY_PAGE_SIZE", default=12)
 # Days the record of each Astria call is kept for staff (a day's sweep forgets older ones).
 ASTRIA_CALLS_KEEP_DAYS = env.int("ASTRIA_CALLS_KEEP_DAYS", default=90)
-# Pack previews (no callbacks): a sample subject's training and each preview prompt are asked
-# about this often until done or past the deadlines above.
-PREVIEW_POLL_SECONDS = env.int("PREVIEW_POLL_SECONDS", default=10)
+# A trained model takes new photoshoots until this long before Astria deletes it (30 days after
+# training), so that a photoshoot started on it has the time to finish.
+MODEL_USABLE_MARGIN_SECONDS = env.int("MODEL_USABLE_MARGIN_SECONDS", default=6 * 3600)
 
 # --- E-mail -----------------------------------------------------------------------------------
 

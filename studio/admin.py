@@ -17,17 +17,18 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.http import request_user
 from packs.models import Pack
+from tunes.models import Prompt, TrainedModel
 from uploads import storage
 from uploads.admin import thumbnail_html
 from uploads.models import Selfie
 
 from . import services
-from .models import PackPreview, PreviewShot, PreviewSubject
+from .models import PackPreview, PreviewSubject
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
-OPEN = [PreviewShot.Status.WAITING, PreviewShot.Status.SUBMITTED]
+OPEN = [Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
 
 
 class _ShotCounts(TypedDict):
@@ -39,8 +40,8 @@ class _ShotCounts(TypedDict):
 
 @admin.register(PreviewSubject)
 class PreviewSubjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "subject_class", "status", "astria_id", "trained_at"]
-    list_select_related = ["selfie_set"]
+    list_display = ["name", "subject_class", "status", "astria_id", "expires_at"]
+    list_select_related = ["selfie_set", "model"]
     fields = (
         "name",
         "selfie_set",
@@ -50,6 +51,7 @@ class PreviewSubjectAdmin(admin.ModelAdmin):
         "failure_reason",
         "astria_id",
         "trained_at",
+        "expires_at",
     )
     readonly_fields = [f for f in fields if f not in ("name", "selfie_set")]
     actions = ["train"]
@@ -60,6 +62,30 @@ class PreviewSubjectAdmin(admin.ModelAdmin):
         if request.user.has_perm("uploads.view_selfieset"):
             return fields
         return tuple(f for f in fields if f != "samples")
+
+    @admin.display(description="class")
+    def subject_class(self, subject: PreviewSubject) -> str:
+        return subject.model.subject_class if subject.model else "—"
+
+    @admin.display(description="status")
+    def status(self, subject: PreviewSubject) -> str:
+        return subject.status_label
+
+    @admin.display(description="why it failed")
+    def failure_reason(self, subject: PreviewSubject) -> str:
+        return subject.model.failure_reason if subject.model else ""
+
+    @admin.display(description="Astria id")
+    def astria_id(self, subject: PreviewSubject) -> str:
+        return str(subject.model.astria_id or "—") if subject.model else "—"
+
+    @admin.display(description="trained at")
+    def trained_at(self, subject: PreviewSubject) -> object:
+        return subject.model.trained_at if subject.model else None
+
+    @admin.display(description="usable until")
+    def expires_at(self, subject: PreviewSubject) -> object:
+        return subject.model.expires_at if subject.model else None
 
     @admin.display(description="sample photos")
     def samples(self, subject: PreviewSubject) -> str:
@@ -101,7 +127,7 @@ class PreviewSubjectAdmin(admin.ModelAdmin):
 class PreviewStartForm(forms.Form):
     pack = forms.ModelChoiceField(Pack.objects.all())
     subject = forms.ModelChoiceField(
-        PreviewSubject.objects.filter(status=PreviewSubject.Status.READY),
+        PreviewSubject.objects.filter(model__in=TrainedModel.objects.usable()),
         help_text="A sample person trained for previews. Pick one of a class the pack is for.",
     )
 
@@ -109,18 +135,18 @@ class PreviewStartForm(forms.Form):
 def shots_html(preview: PackPreview) -> str:
     """Each prompt beside what it made: its template, the text sent, and the images."""
     rows = []
-    for shot in preview.shots.all():
+    for shot in preview.prompts.prefetch_related("photos"):
         images = format_html_join(
             " ",
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="Result {}"'
             ' width="160" height="160" class="thumbnail"></a>',
             (
                 (
-                    storage.private_url(pair["image"], owner=None),
-                    storage.private_url(pair["thumbnail"], owner=None),
-                    index + 1,
+                    storage.private_url(photo.image, owner=preview.storage_owner),
+                    storage.private_url(photo.thumbnail, owner=preview.storage_owner),
+                    photo.index + 1,
                 )
-                for index, pair in enumerate(shot.images)
+                for photo in shot.photos.all()
             ),
         )
         status = shot.get_status_display()
@@ -144,8 +170,8 @@ def shots_html(preview: PackPreview) -> str:
 class PackPreviewAdmin(admin.ModelAdmin):
     list_display = ["pack", "subject", "requested_by", "progress", "created_at"]
     list_filter = ["pack"]
-    list_select_related = ["pack", "subject", "requested_by"]
-    fields = ("pack", "subject", "requested_by", "created_at", "results")
+    list_select_related = ["pack", "model__selfie_set", "requested_by"]
+    fields = ("pack", "subject", "requested_by", "status", "created_at", "results")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PackPreview]:
@@ -153,8 +179,8 @@ class PackPreviewAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                shot_total=Count("shots"),
-                shots_open=Count("shots", filter=Q(shots__status__in=OPEN)),
+                shot_total=Count("prompts"),
+                shots_open=Count("prompts", filter=Q(prompts__status__in=OPEN)),
             )
         )
 
@@ -163,6 +189,11 @@ class PackPreviewAdmin(admin.ModelAdmin):
         if preview.shots_open:
             return f"{preview.shot_total - preview.shots_open} of {preview.shot_total} done"
         return "Finished"
+
+    @admin.display(description="subject")
+    def subject(self, preview: PackPreview) -> str:
+        subject = PreviewSubject.objects.filter(model=preview.model_id).first()
+        return subject.name if subject else str(preview.model.selfie_set or "—")
 
     @admin.display(description="results")
     def results(self, preview: PackPreview) -> str:
@@ -208,7 +239,7 @@ class PackPreviewAdmin(admin.ModelAdmin):
             "form": form,
             "title": "Preview a pack",
             "subjects_ready": PreviewSubject.objects.filter(
-                status=PreviewSubject.Status.READY
+                model__in=TrainedModel.objects.usable()
             ).exists(),
         }
         return TemplateResponse(request, "admin/studio/packpreview/start.html", context)

@@ -1,29 +1,23 @@
 """Pack previews: a pack's prompts run on a sample subject, so that creatives see what a pack
 makes before a customer pays for it.
 
-A sample subject is a LoRA trained once at Astria on photos kept for that purpose: a selfie set
-of a staff account, never a customer's. A preview renders the pack's prompts for it as they
-are at that moment (later edits never change a preview, as they never change a started tune).
+A sample subject is a model trained on photos kept for that purpose: a selfie set of a staff
+account, never a customer's. A preview is a photoshoot of that account on the subject's model
+(tunes/), free and without e-mails, run by the same engine as a customer's; its photos are
+kept in the studio's folder, which creatives may open.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 
-from packs.models import Pack, PackPrompt
-from uploads.models import SelfieSet, SubjectClass
+from tunes.models import Photoshoot, TrainedModel
+from uploads.models import SelfieSet
 
 
 class PreviewSubject(models.Model):
-    class Status(models.TextChoices):
-        NEW = "new", "Not trained"
-        TRAINING = "training", "Training"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=80, help_text="How creatives pick it, e.g. “Anna”.")
     selfie_set = models.ForeignKey(
@@ -34,73 +28,44 @@ class PreviewSubject(models.Model):
         help_text="Sample photos in a set of a staff account, of someone who agreed to be our "
         "model. Never a customer's.",
     )
-    subject_class = models.CharField(max_length=20, choices=SubjectClass.choices, editable=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
-    failure_reason = models.TextField(blank=True)
-    astria_id = models.BigIntegerField(null=True, blank=True)
-    trainings = models.PositiveSmallIntegerField(default=0, editable=False)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    trained_at = models.DateTimeField(null=True, blank=True)
+    # Its latest training (a new one once Astria has deleted the last, after 30 days).
+    model = models.ForeignKey(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.subject_class or 'untrained'})"
+        return f"{self.name} ({self.model.subject_class if self.model else 'untrained'})"
 
     @property
-    def astria_title(self) -> str:
-        """Unique per training: training again (Astria deletes a LoRA after 30 days) makes a
-        new tune instead of finding the old one by title."""
-        return f"PhotoShoot preview subject {self.code} #{self.trainings}"
+    def status_label(self) -> str:
+        return self.model.get_status_display() if self.model else "Not trained"
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self.model is not None
+            and TrainedModel.objects.usable().filter(pk=self.model.pk).exists()
+        )
 
 
-class PackPreview(models.Model):
-    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # Protected: previews are deleted through the service that removes their images first.
-    pack = models.ForeignKey(Pack, on_delete=models.PROTECT, related_name="previews")
-    subject = models.ForeignKey(PreviewSubject, on_delete=models.PROTECT, related_name="previews")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
+class PreviewManager(models.Manager["PackPreview"]):
+    def get_queryset(self) -> models.QuerySet[PackPreview]:
+        return super().get_queryset().filter(kind=Photoshoot.Kind.PREVIEW)
+
+
+class PackPreview(Photoshoot):
+    """A photoshoot of a pack on a sample subject, as creatives see it in admin."""
+
+    objects = PreviewManager()  # type: ignore[assignment,misc]
 
     class Meta:
+        proxy = True
         ordering = ["-created_at"]
+        verbose_name = "pack preview"
 
     def __str__(self) -> str:
-        return f"{self.pack} on {self.subject.name}"
-
-
-class PreviewShot(models.Model):
-    """One pack prompt of a preview: the text as sent, and the images Astria made of it."""
-
-    class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        SUBMITTED = "submitted", "Generating"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    preview = models.ForeignKey(PackPreview, on_delete=models.CASCADE, related_name="shots")
-    pack_prompt = models.ForeignKey(
-        PackPrompt, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    order = models.PositiveIntegerField(default=0)
-    template = models.TextField()
-    text = models.TextField()
-    num_images = models.PositiveSmallIntegerField()
-    options = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
-    failure_reason = models.TextField(blank=True)
-    astria_id = models.BigIntegerField(null=True, blank=True)
-    # [{"image": key, "thumbnail": key}, …] in private storage, under the studio prefix.
-    images = models.JSONField(default=list, blank=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["order", "id"]
-
-    def __str__(self) -> str:
-        return self.text
+        return f"{self.pack} on {self.model.selfie_set or 'a sample subject'}"

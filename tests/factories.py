@@ -94,26 +94,36 @@ class SelfieSetFactory(factory.django.DjangoModelFactory):
     subject_class = "woman"
 
 
-class TuneFactory(factory.django.DjangoModelFactory):
-    """A tune row as the lifecycle leaves it; no Astria involved (use the sandbox for that)."""
+class TrainedModelFactory(factory.django.DjangoModelFactory):
+    """A model row as training leaves it; no Astria involved (use the sandbox for that)."""
 
     class Meta:
-        model = "tunes.Tune"
+        model = "tunes.TrainedModel"
 
     owner = factory.SubFactory(UserFactory)
-    pack = factory.SubFactory(PackFactory)
     selfie_set = factory.SubFactory(SelfieSetFactory, owner=factory.SelfAttribute("..owner"))
     subject_class = "woman"
+    callback_secret_hash = ""
+
+
+class PhotoshootFactory(factory.django.DjangoModelFactory):
+    """A photoshoot row as the engine leaves it, on a model of its owner."""
+
+    class Meta:
+        model = "tunes.Photoshoot"
+
+    owner = factory.SubFactory(UserFactory)
+    model = factory.SubFactory(TrainedModelFactory, owner=factory.SelfAttribute("..owner"))
+    pack = factory.SubFactory(PackFactory)
     price = 9
     start_token = factory.Faker("uuid4", cast_to=None)
-    callback_secret_hash = ""
 
 
 class PromptFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "tunes.Prompt"
 
-    tune = factory.SubFactory(TuneFactory)
+    photoshoot = factory.SubFactory(PhotoshootFactory)
     template = "{subject} in a navy suit"
     num_images = 2
     order = factory.Sequence(int)
@@ -125,10 +135,12 @@ class PhotoFactory(factory.django.DjangoModelFactory):
         model = "tunes.Photo"
 
     prompt = factory.SubFactory(PromptFactory)
-    tune = factory.SelfAttribute("prompt.tune")
+    photoshoot = factory.SelfAttribute("prompt.photoshoot")
     index = factory.Sequence(int)
     # Keys in the owner's folder, as ingest makes them (nothing is stored under them).
-    image = factory.LazyAttribute(lambda o: new_key(o.tune.owner, "photos", ".jpg"))
-    thumbnail = factory.LazyAttribute(lambda o: new_key(o.tune.owner, "photos", "-thumb.jpg"))
+    image = factory.LazyAttribute(lambda o: new_key(o.photoshoot.owner, "photos", ".jpg"))
+    thumbnail = factory.LazyAttribute(
+        lambda o: new_key(o.photoshoot.owner, "photos", "-thumb.jpg")
+    )
     width = 1024
     height = 1024

@@ -1,5 +1,5 @@
-"""Staff's view of photoshoots: find a tune, see why it is stuck (its scenes, photos, callbacks
-and Astria calls), and act on it through the same services the product uses."""
+"""Staff's view of models and photoshoots: find one, see why it is stuck (its scenes, photos,
+callbacks and Astria calls), and act on it through the same services the product uses."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from django.utils.html import format_html
 from accounts.admin import ReadOnlyInline
 from uploads.admin import thumbnail_html
 
-from . import services, staff
-from .models import AstriaCall, CallbackEvent, Photo, Prompt, Tune
+from . import staff
+from .models import AstriaCall, CallbackEvent, Photo, Photoshoot, Pricing, Prompt, TrainedModel
+from .photoshoots import photoshoot_fail
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -31,7 +32,7 @@ _M = TypeVar("_M", bound=Model)
 
 
 class _Cover(TypedDict):
-    """What TuneAdmin's queryset adds to each tune: the thumbnail of its first photo."""
+    """What PhotoshootAdmin's queryset adds to each one: the thumbnail of its first photo."""
 
     cover_name: str | None
 
@@ -49,7 +50,7 @@ class AgeFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
         return [(key, label) for key, (label, _) in self.AGES.items()]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Tune]) -> QuerySet[Tune]:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[_M]) -> QuerySet[_M]:
         value = self.value()
         if value is None or value not in self.AGES:
             return queryset
@@ -90,11 +91,11 @@ class PhotoInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
-        return super().get_queryset(request).select_related("tune__owner", "prompt")
+        return super().get_queryset(request).select_related("photoshoot__owner", "prompt")
 
     @admin.display(description="photo")
     def thumb(self, photo: Photo) -> str:
-        return thumbnail_html(photo.thumbnail, photo.tune.owner)
+        return thumbnail_html(photo.thumbnail, photo.photoshoot.storage_owner)
 
     @admin.display(description="scene")
     def scene(self, photo: Photo) -> int:
@@ -103,16 +104,9 @@ class PhotoInline(ReadOnlyInline):
 
 class CallbackEventInline(ReadOnlyInline):
     model = CallbackEvent
-    fields = ("received_at", "kind", "scene", "astria_id")
+    fields = ("received_at", "kind", "astria_id")
     readonly_fields = fields
     verbose_name_plural = "callbacks from Astria (newest first)"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CallbackEvent]:
-        return super().get_queryset(request).select_related("prompt")
-
-    @admin.display(description="scene")
-    def scene(self, event: CallbackEvent) -> str:
-        return str(event.prompt.order + 1) if event.prompt else "—"
 
 
 class AstriaCallInline(ReadOnlyInline):
@@ -122,9 +116,10 @@ class AstriaCallInline(ReadOnlyInline):
     verbose_name_plural = f"calls to Astria (the last {LAST_CALLS}, newest first)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AstriaCall]:
-        # A tune polled for hours makes many; the latest say why it is stuck.
+        # A model polled for hours makes many; the latest say why it is stuck.
         calls = super().get_queryset(request)
-        latest = AstriaCall.objects.filter(tune=OuterRef("tune")).order_by("-at", "-id")
+        owner = self.fk_name or ("model" if self.parent_model is TrainedModel else "prompt")
+        latest = AstriaCall.objects.filter(**{owner: OuterRef(owner)}).order_by("-at", "-id")
         return calls.filter(pk__in=Subquery(latest.values("pk")[:LAST_CALLS]))
 
 
@@ -148,41 +143,82 @@ def _each(
     modeladmin.message_user(request, f"Done for {done} of {queryset.count()}.", messages.SUCCESS)
 
 
-@admin.register(Tune)
-class TuneAdmin(admin.ModelAdmin):
+class PhotoshootInline(ReadOnlyInline):
+    model = Photoshoot
+    fields = ("link", "kind", "pack", "status", "price", "with_training", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="photoshoot")
+    def link(self, photoshoot: Photoshoot) -> str:
+        url = reverse("admin:tunes_photoshoot_change", args=[photoshoot.pk])
+        return format_html('<a href="{}">{}</a>', url, str(photoshoot.code)[:8])
+
+
+@admin.register(TrainedModel)
+class TrainedModelAdmin(admin.ModelAdmin):
+    """Models: one Astria tune each; its training, its expiry, what was shot on it."""
+
+    list_display = ["short_code", "owner", "subject_class", "status", "astria_id", "expires_at"]
+    list_filter = ["status", AgeFilter]
+    list_select_related = ["owner"]
+    search_fields = ["owner__email", "=code", "=astria_id"]
+    fieldsets = [
+        (None, {"fields": ["status", "failure_reason", "owner", "selfie_set", "subject_class"]}),
+        ("Astria", {"fields": ["code", "astria_id", "submit_attempts", "eta", "last_polled_at"]}),
+        (
+            "Times",
+            {"fields": ["created_at", "queued_at", "submitted_at", "trained_at", "expires_at"]},
+        ),
+    ]
+    readonly_fields = flatten_fieldsets(fieldsets)
+    inlines = [PhotoshootInline, CallbackEventInline, AstriaCallInline]
+
+    # Models are made by starting a photoshoot (or a sample subject), with credits.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="code")
+    def short_code(self, model: TrainedModel) -> str:
+        return str(model.code)[:8]
+
+
+@admin.register(Photoshoot)
+class PhotoshootAdmin(admin.ModelAdmin):
     list_display = [
         "cover_thumb",
         "short_code",
         "owner",
         "pack",
+        "kind",
         "status",
-        "astria_id",
         "created_at",
         "finished_at",
     ]
     list_display_links = ["cover_thumb", "short_code"]
-    list_filter = ["status", "pack", AgeFilter]
+    list_filter = ["status", "kind", "pack", AgeFilter]
     list_select_related = ["owner", "pack"]
-    search_fields = ["owner__email", "=code", "=astria_id"]
+    search_fields = ["owner__email", "=code", "=model__astria_id"]
     fieldsets = [
-        (None, {"fields": ["cover", "status", "failure_reason", "owner", "pack", "selfie_set"]}),
-        ("Astria", {"fields": ["code", "astria_id", "submit_attempts", "eta", "last_polled_at"]}),
-        ("Credits", {"fields": ["price"]}),
-        ("Times", {"fields": ["created_at", "submitted_at", "trained_at", "finished_at"]}),
+        (None, {"fields": ["cover", "status", "failure_reason", "owner", "pack", "model_link"]}),
+        ("Credits", {"fields": ["kind", "price", "with_training"]}),
+        ("Times", {"fields": ["code", "created_at", "finished_at"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)
-    inlines = [PromptInline, PhotoInline, CallbackEventInline, AstriaCallInline]
+    inlines = [PromptInline, PhotoInline]
     actions = ["poll_now", "retry", "retry_failed_scenes", "mark_failed", "resend_ready_email"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Tune]:
-        first = Photo.objects.filter(tune=OuterRef("pk")).order_by("prompt__order", "index")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Photoshoot]:
+        first = Photo.objects.filter(photoshoot=OuterRef("pk")).order_by("prompt__order", "index")
         return (
             super()
             .get_queryset(request)
             .annotate(cover_name=Subquery(first.values("thumbnail")[:1]))
         )
 
-    # Tunes start from the product, with credits; deleting one would orphan its photos.
+    # Photoshoots start from the product, with credits; deleting one would orphan its photos.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -190,36 +226,46 @@ class TuneAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="cover")
-    def cover_thumb(self, tune: WithAnnotations[Tune, _Cover]) -> str:
-        return thumbnail_html(tune.cover_name, tune.owner, size=48) if tune.cover_name else "—"
+    def cover_thumb(self, photoshoot: WithAnnotations[Photoshoot, _Cover]) -> str:
+        if not photoshoot.cover_name:
+            return "—"
+        return thumbnail_html(photoshoot.cover_name, photoshoot.storage_owner, size=48)
 
     @admin.display(description="cover")
-    def cover(self, tune: WithAnnotations[Tune, _Cover]) -> str:
-        return thumbnail_html(tune.cover_name, tune.owner, size=192) if tune.cover_name else "—"
+    def cover(self, photoshoot: WithAnnotations[Photoshoot, _Cover]) -> str:
+        if not photoshoot.cover_name:
+            return "—"
+        return thumbnail_html(photoshoot.cover_name, photoshoot.storage_owner, size=192)
+
+    @admin.display(description="model")
+    def model_link(self, photoshoot: Photoshoot) -> str:
+        url = reverse("admin:tunes_trainedmodel_change", args=[photoshoot.model_id])
+        model = photoshoot.model
+        return format_html('<a href="{}">{}</a>', url, f"{model.get_status_display()} model")
 
     @admin.display(description="code")
-    def short_code(self, tune: Tune) -> str:
-        return str(tune.code)[:8]
+    def short_code(self, photoshoot: Photoshoot) -> str:
+        return str(photoshoot.code)[:8]
 
     @admin.action(description="Poll Astria now", permissions=["change"])
-    def poll_now(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
-        def poll(tune: Tune) -> str | None:
-            queued = staff.tune_poll_now(tune_id=tune.pk)
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Photoshoot]) -> None:
+        def poll(photoshoot: Photoshoot) -> str | None:
+            queued = staff.photoshoot_poll_now(photoshoot_id=photoshoot.pk)
             return f"Polled Astria now ({queued} checks)" if queued else None
 
         _each(self, request, queryset, poll)
 
     @admin.action(description="Retry failed photoshoots", permissions=["change"])
-    def retry(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
-        def retry(tune: Tune) -> str:
-            return f"Retried: back to {staff.tune_retry(tune_id=tune.pk)}"
+    def retry(self, request: HttpRequest, queryset: QuerySet[Photoshoot]) -> None:
+        def retry(photoshoot: Photoshoot) -> str:
+            return f"Retried: back to {staff.photoshoot_retry(photoshoot_id=photoshoot.pk)}"
 
         _each(self, request, queryset, retry)
 
     @admin.action(description="Retry the failed scenes", permissions=["change"])
-    def retry_failed_scenes(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
-        def retry_scenes(tune: Tune) -> str | None:
-            failed = list(tune.prompts.filter(status=Prompt.Status.FAILED))
+    def retry_failed_scenes(self, request: HttpRequest, queryset: QuerySet[Photoshoot]) -> None:
+        def retry_scenes(photoshoot: Photoshoot) -> str | None:
+            failed = list(photoshoot.prompts.filter(status=Prompt.Status.FAILED))
             for prompt in failed:
                 staff.prompt_retry(prompt_id=prompt.pk)
             return f"Retried {len(failed)} failed scenes" if failed else None
@@ -227,17 +273,17 @@ class TuneAdmin(admin.ModelAdmin):
         _each(self, request, queryset, retry_scenes)
 
     @admin.action(description="Mark failed, with a refund", permissions=["change"])
-    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
-        def fail(tune: Tune) -> str | None:
-            stopped = services.tune_fail(tune_id=tune.pk, reason=STOPPED_BY_STAFF)
+    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Photoshoot]) -> None:
+        def fail(photoshoot: Photoshoot) -> str | None:
+            stopped = photoshoot_fail(photoshoot_id=photoshoot.pk, reason=STOPPED_BY_STAFF)
             return "Marked failed, credits refunded" if stopped else None
 
         _each(self, request, queryset, fail)
 
     @admin.action(description="Send the ready e-mail again", permissions=["change"])
-    def resend_ready_email(self, request: HttpRequest, queryset: QuerySet[Tune]) -> None:
-        def resend(tune: Tune) -> str | None:
-            sent = staff.tune_ready_email_resend(tune_id=tune.pk)
+    def resend_ready_email(self, request: HttpRequest, queryset: QuerySet[Photoshoot]) -> None:
+        def resend(photoshoot: Photoshoot) -> str | None:
+            sent = staff.ready_email_resend(photoshoot_id=photoshoot.pk)
             return "Sent the ready e-mail again" if sent else None
 
         _each(self, request, queryset, resend)
@@ -245,14 +291,14 @@ class TuneAdmin(admin.ModelAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(admin.ModelAdmin):
-    """Scenes one by one: find a failed one across tunes, read why, send it again."""
+    """Scenes one by one: find a failed one across photoshoots, read why, send it again."""
 
-    list_display = ["__str__", "tune_owner", "status", "astria_id", "submitted_at", "finished_at"]
+    list_display = ["__str__", "owner", "status", "astria_id", "submitted_at", "finished_at"]
     list_filter = ["status"]
-    list_select_related = ["tune__owner"]
-    search_fields = ["tune__owner__email", "=tune__code", "=astria_id"]
+    list_select_related = ["photoshoot__owner"]
+    search_fields = ["photoshoot__owner__email", "=photoshoot__code", "=astria_id"]
     fields = (
-        "tune",
+        "photoshoot",
         "status",
         "failure_reason",
         "template",
@@ -261,11 +307,13 @@ class PromptAdmin(admin.ModelAdmin):
         "options",
         "result_count",
         "astria_id",
+        "submit_attempts",
         "submitted_at",
         "finished_at",
         "last_polled_at",
     )
     readonly_fields = fields
+    inlines = [CallbackEventInline, AstriaCallInline]
     actions = ["retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -275,8 +323,8 @@ class PromptAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="owner")
-    def tune_owner(self, prompt: Prompt) -> str:
-        return prompt.tune.owner.email
+    def owner(self, prompt: Prompt) -> str:
+        return prompt.photoshoot.owner.email
 
     @admin.action(description="Retry failed scenes", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Prompt]) -> None:
@@ -285,3 +333,16 @@ class PromptAdmin(admin.ModelAdmin):
             return "Retried"
 
         _each(self, request, queryset, retry)
+
+
+@admin.register(Pricing)
+class PricingAdmin(admin.ModelAdmin):
+    """The one row of price rules (see the README's "Prices")."""
+
+    list_display = ["__str__", "training"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not Pricing.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

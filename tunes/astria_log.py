@@ -1,7 +1,7 @@
-"""A record of the Astria calls made for each tune and prompt, for staff looking at a stuck job.
+"""A record of the Astria calls made for each model and prompt, for staff looking at a stuck job.
 
-The client announces every call (`astria_called`); the lifecycle services say which tune or
-prompt they are working for with `calls_about`, and only calls made inside it are kept.
+The client announces every call (`astria_called`); the engine says which model or prompt it is
+working for with `calls_about`, and only calls made inside it are kept.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from .models import AstriaCall
 
 logger = logging.getLogger(__name__)
 
-_about: ContextVar[tuple[int, int | None] | None] = ContextVar("astria_calls_about", default=None)
+_about: ContextVar[tuple[int | None, int | None] | None] = ContextVar(
+    "astria_calls_about", default=None
+)
 
 
 @contextmanager
-def calls_about(*, tune_id: int, prompt_id: int | None = None) -> Iterator[None]:
-    """Record the Astria calls made in this block against the tune (and prompt)."""
-    token = _about.set((tune_id, prompt_id))
+def calls_about(*, model_id: int | None = None, prompt_id: int | None = None) -> Iterator[None]:
+    """Record the Astria calls made in this block against the model or the prompt."""
+    token = _about.set((model_id, prompt_id))
     try:
         yield
     finally:
@@ -38,7 +40,7 @@ def calls_about(*, tune_id: int, prompt_id: int | None = None) -> Iterator[None]
 
 
 def astria_calls_prune() -> int:
-    """Forget calls older than ASTRIA_CALLS_KEEP_DAYS (a tune polled for hours makes many);
+    """Forget calls older than ASTRIA_CALLS_KEEP_DAYS (a model polled for hours makes many);
     returns how many went."""
     since = timezone.now() - timedelta(days=settings.ASTRIA_CALLS_KEEP_DAYS)
     deleted, _ = AstriaCall.objects.filter(at__lt=since).delete()
@@ -52,11 +54,11 @@ def astria_call_record(
     about = _about.get()
     if about is None:
         return
-    tune_id, prompt_id = about
+    model_id, prompt_id = about
     try:
         with transaction.atomic():  # a savepoint: a failed record spoils no outer transaction
             AstriaCall.objects.create(
-                tune_id=tune_id,
+                model_id=model_id,
                 prompt_id=prompt_id,
                 method=method,
                 path=path[:200],
@@ -65,4 +67,4 @@ def astria_call_record(
                 elapsed_ms=elapsed_ms,
             )
     except DatabaseError:
-        logger.warning("could not record astria %s %s for tune %s", method, path, tune_id)
+        logger.warning("could not record astria %s %s", method, path)

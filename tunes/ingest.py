@@ -118,17 +118,19 @@ def photo_ingest(
 ) -> Photo | None:
     """Copy result `index` of a prompt into storage and record it, once. Returns None for a
     result of an earlier attempt at the prompt (staff sent it again since)."""
-    prompt = Prompt.objects.select_related("tune__owner").get(pk=prompt_id)
+    prompt = Prompt.objects.select_related("photoshoot__owner").get(pk=prompt_id)
     if astria_id is not None and prompt.astria_id != astria_id:
         return None
     existing = Photo.objects.filter(prompt=prompt, index=index).first()
     if existing:
         return existing
     fetched = result_fetch(url)
-    image, thumb = result_store(fetched, owner=prompt.tune.owner, folder="photos")
+    photoshoot = prompt.photoshoot
+    folder = "previews" if photoshoot.storage_owner is None else "photos"
+    image, thumb = result_store(fetched, owner=photoshoot.storage_owner, folder=folder)
     try:
         return Photo.objects.create(
-            tune=prompt.tune,
+            photoshoot=photoshoot,
             prompt=prompt,
             index=index,
             image=image,

@@ -1,5 +1,5 @@
-"""Celery tasks of the photoshoot lifecycle: ids in, a service call, retries only when the
-error is transient (CONTRACT.md §2: back off, a first wait of at least 30 s in production)."""
+"""Celery tasks of the generation engine: ids in, a service call, retries only when the error
+is transient (CONTRACT.md §2: back off, a first wait of at least 30 s in production)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.conf import settings
 
 from astria.errors import AstriaError
 
-from . import ingest, services
+from . import generation, ingest, photoshoots, sweep, training, zips
 
 
 class RetryOptions(TypedDict):
@@ -40,7 +40,7 @@ def backoff(task: Task, exc: AstriaError | ingest.IngestError) -> Retry:
     import random
 
     if out_of_retries(task):
-        raise exc  # the poller and the deadlines take it from here
+        raise exc  # the sweep and the deadlines take it from here
     base = settings.ASTRIA_RETRY_SECONDS * (2**task.request.retries)
     # Under the broker's visibility timeout, or the broker would hand the waiting retry to a
     # second worker as well.
@@ -53,18 +53,27 @@ def backoff(task: Task, exc: AstriaError | ingest.IngestError) -> Retry:
 
 
 @shared_task(**RETRY)
-def tune_submit(self: Task, tune_id: int) -> Retry | None:
+def model_submit(self: Task, model_id: int) -> Retry | None:
     try:
-        services.tune_submit(tune_id=tune_id)
+        training.model_submit(model_id=model_id)
     except AstriaError as exc:
         return backoff(self, exc)
     return None
 
 
 @shared_task(**RETRY)
-def tune_sync(self: Task, tune_id: int) -> Retry | None:
+def model_sync(self: Task, model_id: int) -> Retry | None:
     try:
-        services.tune_sync(tune_id=tune_id)
+        training.model_sync(model_id=model_id)
+    except AstriaError as exc:
+        return backoff(self, exc)
+    return None
+
+
+@shared_task(**RETRY)
+def photoshoot_generate(self: Task, photoshoot_id: int) -> Retry | None:
+    try:
+        photoshoots.photoshoot_generate(photoshoot_id=photoshoot_id)
     except AstriaError as exc:
         return backoff(self, exc)
     return None
@@ -73,7 +82,7 @@ def tune_sync(self: Task, tune_id: int) -> Retry | None:
 @shared_task(**RETRY)
 def prompt_submit(self: Task, prompt_id: int) -> Retry | None:
     try:
-        services.prompt_submit(prompt_id=prompt_id)
+        generation.prompt_submit(prompt_id=prompt_id)
     except AstriaError as exc:
         return backoff(self, exc)
     return None
@@ -82,7 +91,7 @@ def prompt_submit(self: Task, prompt_id: int) -> Retry | None:
 @shared_task(**RETRY)
 def prompt_sync(self: Task, prompt_id: int) -> Retry | None:
     try:
-        services.prompt_sync(prompt_id=prompt_id)
+        generation.prompt_sync(prompt_id=prompt_id)
     except AstriaError as exc:
         return backoff(self, exc)
     return None
@@ -100,16 +109,16 @@ def photo_ingest(
     except ingest.IngestError as exc:
         if exc.transient and not out_of_retries(self):
             return backoff(self, exc)
-        services.prompt_fail(prompt_id=prompt_id, reason=f"A photo could not be copied: {exc}")
+        photoshoots.prompt_fail(prompt_id=prompt_id, reason=f"A photo could not be copied: {exc}")
         return None
-    services.prompt_complete_if_done(prompt_id=prompt_id)
+    generation.prompt_complete_if_done(prompt_id=prompt_id)
     return None
 
 
 @shared_task
 def tunes_poll_overdue() -> int:
-    """Beat: poll tunes and prompts whose callback is overdue; fail those past deadline."""
-    return services.overdue_poll()
+    """Beat: poll models and prompts whose callback is overdue; fail those past deadline."""
+    return sweep.overdue_poll()
 
 
 @shared_task
@@ -121,6 +130,6 @@ def astria_calls_prune() -> int:
 
 
 @shared_task
-def tune_zip_build(tune_id: int) -> None:
+def zip_build(photoshoot_id: int) -> None:
     """Zip a large gallery once, so that its download is a plain file."""
-    services.tune_zip_build(tune_id=tune_id)
+    zips.zip_build(photoshoot_id=photoshoot_id)

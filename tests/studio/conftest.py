@@ -23,5 +23,5 @@ def subject_for(staff, subject_class: str = "woman", name: str = "Anna") -> Prev
 @pytest.fixture
 def subject(portal, staff) -> PreviewSubject:  # noqa: F811
     subject = subject_for(staff)
-    assert subject.status == "ready", subject.failure_reason
+    assert subject.ready, subject.model and subject.model.failure_reason
     return subject

@@ -12,8 +12,8 @@ from accounts.credits import credits_grant
 from packs.models import Pack, PackPrompt
 from tests.astria.conftest import SANDBOX_KEY, Sandbox, loopback, sandbox  # noqa: F401 - fixtures used here
 from tests.images import photo_bytes
-from tunes import services
-from tunes.models import Tune
+from tunes import photoshoots
+from tunes.models import Photoshoot
 from uploads import services as uploads
 from uploads.models import Selfie, SelfieSet
 
@@ -65,7 +65,12 @@ def funded_owner(owner):
     return owner
 
 
-def start(owner, selfie_set, pack) -> Tune:
-    return services.tune_start(
-        user=owner, selfie_set=selfie_set, pack=pack, start_token=uuid.uuid4()
+def start(owner, selfie_set, pack) -> Photoshoot:
+    """Start `pack` on the set at the price the page would show."""
+    return photoshoots.photoshoot_start(
+        user=owner,
+        selfie_set=selfie_set,
+        pack=pack,
+        start_token=uuid.uuid4(),
+        price_seen=photoshoots.quote(selfie_set=selfie_set, pack=pack).price,
     )

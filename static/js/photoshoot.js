@@ -1,7 +1,7 @@
-// The tune page refreshes itself while the photoshoot works: status, then photos as they come.
+// The photoshoot page refreshes itself while the photoshoot works: status, then photos as they come.
 (function () {
   "use strict";
-  var card = document.getElementById("tune-progress");
+  var card = document.getElementById("photoshoot-progress");
   if (!card || card.dataset.final === "1") return;
   var gallery = document.getElementById("gallery");
   // The status lists the first page's photos: add them live on that page only.
@@ -28,8 +28,8 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { window.setTimeout(refresh, 10000); return; }
-        document.getElementById("tune-status").textContent = data.label;
-        var detail = document.getElementById("tune-detail");
+        document.getElementById("photoshoot-status").textContent = data.label;
+        var detail = document.getElementById("photoshoot-detail");
         if (data.status === "generating") {
           detail.textContent = data.scenes.done + " of " + data.scenes.total + " scenes done";
         } else if (data.status === "training" && data.eta) {

@@ -1,0 +1,372 @@
+"""A photoshoot from start to end: its price, its start on a trained model (or on one that
+trains first), the move to generating, and its endings with their refunds and e-mails.
+
+training → generating → ready, or failed with a reason. A photoshoot waits in "training"
+while its model trains; on a model that is ready it starts generating at once. A preview is a
+photoshoot of a staff account's sample model: free, and without e-mails.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.credits import credits_debit, credits_refund, credits_refunded
+from accounts.models import CreditEntry, User
+from accounts.services import OutgoingEmail, email_queue
+from astria.client import get_client
+from packs.models import Pack, PackPrompt
+from uploads.models import Selfie, SelfieSet
+
+from . import engine, training
+from .astria_log import calls_about
+from .callbacks import callback_secret, secret_hash
+from .models import Photoshoot, Pricing, Prompt, TrainedModel
+
+logger = logging.getLogger(__name__)
+
+EXPIRED = (
+    "Your model had expired at Astria, which keeps a model for 30 days. Start this pack again: "
+    "it will train a new model first, and show you the price before it starts."
+)
+
+
+class CannotStart(Exception):
+    """A photoshoot that cannot start; the message says what to do."""
+
+
+# --- Price ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What starting `pack` on a selfie set costs now, and on which model it would run."""
+
+    pack: Pack
+    model: TrainedModel | None  # None: it trains a new model first
+    price: int
+
+    @property
+    def with_training(self) -> bool:
+        return self.model is None
+
+
+def quote(*, selfie_set: SelfieSet, pack: Pack) -> Quote:
+    """A pack's price pays for training its model; on a model that is trained (or training
+    already) it leaves out Pricing.training, the share staff set in admin (at least 1)."""
+    model = training.model_current(selfie_set)
+    if model is None:
+        return Quote(pack=pack, model=None, price=pack.price)
+    return Quote(pack=pack, model=model, price=max(pack.price - Pricing.current().training, 1))
+
+
+# --- Start ------------------------------------------------------------------------------------
+
+
+def photoshoot_start(
+    *,
+    user: User,
+    selfie_set: SelfieSet,
+    pack: Pack,
+    start_token: uuid.UUID,
+    price_seen: int | None,
+) -> Photoshoot:
+    """Debit the price the user saw and create the photoshoot with its scenes, on the set's
+    model (or a new one, queued for training), in one transaction. The same start token
+    returns the same photoshoot; a price that changed since it was shown (the model expired
+    meanwhile) starts nothing and says the new price."""
+    existing = Photoshoot.objects.filter(start_token=start_token, owner=user).first()
+    if existing:
+        return existing
+    try:
+        return _start(user, selfie_set, pack, start_token, price_seen)
+    except IntegrityError:
+        # The same form sent twice at the same moment: the other request made it.
+        return Photoshoot.objects.get(start_token=start_token, owner=user)
+
+
+def _start(
+    user: User, selfie_set: SelfieSet, pack: Pack, start_token: uuid.UUID, price_seen: int | None
+) -> Photoshoot:
+    if not pack.supports(selfie_set.subject_class):
+        raise CannotStart(f"“{pack.title}” is not available for a {selfie_set.subject_class}.")
+    pack_prompts = pack.prompts_for(selfie_set.subject_class)
+    if not pack_prompts:
+        raise CannotStart(f"“{pack.title}” has no scenes for a {selfie_set.subject_class}.")
+    with transaction.atomic():
+        # One start at a time per set: two at once must not train two models.
+        SelfieSet.objects.select_for_update().filter(pk=selfie_set.pk).first()
+        offer = quote(selfie_set=selfie_set, pack=pack)
+        if price_seen is not None and price_seen != offer.price:
+            raise CannotStart(_price_changed(offer))
+        model = offer.model
+        if model is None:
+            ready = selfie_set.selfies.filter(status=Selfie.Status.READY).count()
+            if ready < settings.SELFIES_MIN:
+                missing = settings.SELFIES_MIN - ready
+                raise CannotStart(f"This set has {ready} photos; add at least {missing} more.")
+            model = training.model_create(owner=user, selfie_set=selfie_set)
+        photoshoot = photoshoot_create(
+            owner=user,
+            model=model,
+            pack=pack,
+            pack_prompts=pack_prompts,
+            price=offer.price,
+            with_training=offer.with_training,
+            start_token=start_token,
+        )
+        credits_debit(
+            user=user, amount=offer.price, reason=f"{pack.title} photoshoot", cause=photoshoot
+        )
+    return photoshoot
+
+
+def _price_changed(offer: Quote) -> str:
+    if offer.with_training:
+        return (
+            f"Your model has expired since this page was shown, so “{offer.pack.title}” now "
+            f"trains a new one first and costs {offer.price} credits. Start it again to go on."
+        )
+    return f"“{offer.pack.title}” now costs {offer.price} credits. Start it again to go on."
+
+
+def photoshoot_create(
+    *,
+    owner: User,
+    model: TrainedModel,
+    pack: Pack,
+    pack_prompts: list[PackPrompt],
+    price: int,
+    with_training: bool = False,
+    start_token: uuid.UUID | None = None,
+    kind: str = Photoshoot.Kind.CUSTOMER,
+    requested_by: User | None = None,
+) -> Photoshoot:
+    """The photoshoot and its scenes, copied from the pack as it is now (later edits never
+    change it). Call inside a transaction: once it commits, it generates if its model is
+    ready, and otherwise waits for the model's training to end."""
+    photoshoot = Photoshoot.objects.create(
+        owner=owner,
+        model=model,
+        pack=pack,
+        kind=kind,
+        requested_by=requested_by,
+        price=price,
+        with_training=with_training,
+        start_token=start_token or uuid.uuid4(),
+    )
+    scenes = []
+    for order, pack_prompt in enumerate(pack_prompts):
+        prompt = Prompt(
+            photoshoot=photoshoot,
+            pack_prompt=pack_prompt,
+            template=pack_prompt.template,
+            num_images=pack_prompt.num_images,
+            options=pack_prompt.astria_options(),
+            order=order,
+        )
+        prompt.callback_secret_hash = secret_hash(callback_secret("prompt", prompt.code))
+        scenes.append(prompt)
+    Prompt.objects.bulk_create(scenes)
+    transaction.on_commit(lambda: _generate_if_ready(photoshoot.pk, model.pk), robust=True)
+    return photoshoot
+
+
+def _generate_if_ready(photoshoot_id: int, model_id: int) -> None:
+    # Asked after the commit: a model that became ready meanwhile did not see this photoshoot.
+    if TrainedModel.objects.filter(pk=model_id, status=TrainedModel.Status.READY).exists():
+        from .tasks import photoshoot_generate
+
+        photoshoot_generate.delay(photoshoot_id)
+
+
+# --- Generating -------------------------------------------------------------------------------
+
+
+def photoshoots_generate(*, model_id: int) -> None:
+    """A model has just trained: every photoshoot waiting on it starts generating."""
+    waiting = Photoshoot.objects.filter(model_id=model_id, status=Photoshoot.Status.TRAINING)
+    for photoshoot_id in waiting.values_list("pk", flat=True):
+        photoshoot_generate(photoshoot_id=photoshoot_id, model_checked=True)
+
+
+def photoshoot_generate(*, photoshoot_id: int, model_checked: bool = False) -> None:
+    """Move a waiting photoshoot on a ready model to generating and send its scenes. A model
+    trained earlier is asked for first: one that Astria has deleted fails the photoshoot with
+    a full refund, and the next start trains again (showing its price)."""
+    photoshoot = (
+        Photoshoot.objects.select_related("model")
+        .filter(pk=photoshoot_id, status=Photoshoot.Status.TRAINING)
+        .first()
+    )
+    if photoshoot is None or photoshoot.model.status == TrainedModel.Status.EXPIRED:
+        if photoshoot is not None:
+            photoshoot_fail(photoshoot_id=photoshoot_id, reason=EXPIRED)
+        return
+    model = photoshoot.model
+    if model.status != TrainedModel.Status.READY or model.astria_id is None:
+        return  # still training: the model's sync starts it
+    if not model_checked and not _model_alive(model):
+        photoshoot_fail(photoshoot_id=photoshoot_id, reason=EXPIRED)
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        if not Photoshoot.objects.filter(
+            pk=photoshoot_id, status=Photoshoot.Status.TRAINING
+        ).update(status=Photoshoot.Status.GENERATING):
+            return
+        # Lookups of a scene at Astria walk back to here, not further.
+        photoshoot.prompts.filter(status=Prompt.Status.WAITING).update(waiting_since=now)
+        ids = list(photoshoot.prompts.values_list("pk", flat=True))
+        from .tasks import prompt_submit
+
+        transaction.on_commit(lambda: [prompt_submit.delay(pk) for pk in ids])
+
+
+def _model_alive(model: TrainedModel) -> bool:
+    """Whether Astria still has the model; a 404 (or any permanent answer) expires it.
+    Transient errors propagate: the task tries again."""
+    astria_id = model.astria_id
+    assert astria_id is not None  # noqa: S101 - ready goes with an id
+    with calls_about(model_id=model.pk):
+        found = engine.astria_get(
+            lambda: get_client().tune_get(astria_id),
+            lost=lambda exc: training.model_expire(model_id=model.pk),
+        )
+    if found is None:
+        return False
+    if found.expires_at and found.expires_at <= timezone.now():
+        training.model_expire(model_id=model.pk)
+        return False
+    return True
+
+
+# --- Endings ----------------------------------------------------------------------------------
+
+
+def photoshoot_finish_if_done(*, photoshoot_id: int) -> None:
+    """Ready (and an e-mail) once every scene is done or failed and some photos exist;
+    failed with the rest of the refund if every scene failed."""
+    open_prompts = Prompt.objects.filter(
+        photoshoot_id=photoshoot_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+    )
+    if open_prompts.exists():
+        return
+    if not Prompt.objects.filter(photoshoot_id=photoshoot_id, status=Prompt.Status.DONE).exists():
+        photoshoot_fail(photoshoot_id=photoshoot_id, reason="None of the scenes could be made.")
+        return
+    finished = Photoshoot.objects.filter(
+        pk=photoshoot_id, status=Photoshoot.Status.GENERATING
+    ).update(status=Photoshoot.Status.READY, finished_at=timezone.now())
+    if finished:
+        ready_email_send(Photoshoot.objects.select_related("owner", "pack").get(pk=photoshoot_id))
+
+
+def ready_email_send(photoshoot: Photoshoot) -> None:
+    if photoshoot.kind != Photoshoot.Kind.CUSTOMER:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("tunes:photoshoot_detail", args=[photoshoot.code])
+    email_queue(
+        email=OutgoingEmail(
+            subject=f"[PhotoShoot] Your {photoshoot.pack.title} photos are ready",
+            body=f"Your photoshoot is ready. See your photos here:\n\n{link}\n",
+            to=[photoshoot.owner.email],
+        )
+    )
+
+
+def _failed_email(photoshoot: Photoshoot, reason: str) -> None:
+    if photoshoot.kind != Photoshoot.Kind.CUSTOMER:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("tunes:photoshoot_detail", args=[photoshoot.code])
+    email_queue(
+        email=OutgoingEmail(
+            subject=f"[PhotoShoot] Your {photoshoot.pack.title} photoshoot could not be made",
+            body=(
+                f"We are sorry: your photoshoot could not be made. {reason}\n\n"
+                f"Your credits have been refunded. Details: {link}\n"
+            ),
+            to=[photoshoot.owner.email],
+        )
+    )
+
+
+def photoshoot_fail(*, photoshoot_id: int, reason: str) -> bool:
+    """Fail the photoshoot (from any unfinished state), its open scenes too, and refund what
+    the user has not been refunded yet. Staff can retry it from admin. False: it had ended."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = Photoshoot.objects.filter(
+            Q(pk=photoshoot_id) & ~Q(status__in=[Photoshoot.Status.READY, Photoshoot.Status.FAILED])
+        ).update(status=Photoshoot.Status.FAILED, failure_reason=reason, finished_at=now)
+        if not failed:
+            return False
+        Prompt.objects.filter(
+            photoshoot_id=photoshoot_id,
+            status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED],
+        ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=now)
+        photoshoot = Photoshoot.objects.select_related("owner", "pack").get(pk=photoshoot_id)
+        already = sum(
+            photoshoot.owner.credit_entries.filter(
+                kind=CreditEntry.Kind.REFUND,
+                cause_type=ContentType.objects.get_for_model(Prompt),
+                cause_id__in=photoshoot.prompts.values("pk"),
+            ).values_list("amount", flat=True)
+        )
+        credits_refund(
+            user=photoshoot.owner,
+            amount=photoshoot.price - already,
+            reason=f"{photoshoot.pack.title} photoshoot failed",
+            cause=photoshoot,
+        )
+        _failed_email(photoshoot, reason)
+    logger.info("photoshoot %s failed: %s", photoshoot_id, reason)
+    return True
+
+
+def prompt_refund_amount(prompt: Prompt) -> int:
+    """A failed scene gives back its share of the price: price × its images ÷ all images,
+    rounded down (the README states this rule)."""
+    total = sum(prompt.photoshoot.prompts.values_list("num_images", flat=True))
+    return prompt.photoshoot.price * prompt.num_images // max(total, 1)
+
+
+def prompt_fail(*, prompt_id: int, reason: str) -> None:
+    """Fail one scene, refund its share once, and end the photoshoot if it was the last open
+    one. A photoshoot refunded already (it failed, then staff retried it) gave back everything
+    its scenes had not: a scene failing after that refunds nothing more."""
+    photoshoot_id = (
+        Prompt.objects.filter(pk=prompt_id).values_list("photoshoot_id", flat=True).first()
+    )
+    if photoshoot_id is None:
+        return
+    with transaction.atomic():
+        # The photoshoot first, as photoshoot_fail locks it: the two never interleave their
+        # refunds. Only its row: its owner and pack stay free for everyone else.
+        photoshoot = (
+            Photoshoot.objects.select_for_update(of=("self",))
+            .select_related("owner", "pack")
+            .get(pk=photoshoot_id)
+        )
+        failed = Prompt.objects.filter(
+            pk=prompt_id, status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+        ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
+        if not failed:
+            return
+        if not credits_refunded(cause=photoshoot):
+            prompt = Prompt.objects.select_related("photoshoot").get(pk=prompt_id)
+            credits_refund(
+                user=photoshoot.owner,
+                amount=prompt_refund_amount(prompt),
+                reason=f"A scene of {photoshoot.pack.title} could not be made",
+                cause=prompt,
+            )
+    photoshoot_finish_if_done(photoshoot_id=photoshoot_id)

@@ -1,0 +1,111 @@
+"""The sweep (Celery beat, every POLL_SWEEP_SECONDS): Astria never retries a lost callback and a
+broker may lose a queued task, so what is overdue is asked about or sent again, and what has
+waited past its deadline fails (with refunds), for customers' photoshoots and previews alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Task
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import engine, training
+from .models import Photoshoot, Prompt, TrainedModel
+from .photoshoots import photoshoot_fail, prompt_fail
+
+
+def overdue_poll() -> int:
+    """GET what is overdue, once per object per sweep, and fail what has waited past its
+    deadline. Work whose task was lost is sent again, less often. Returns how many tasks were
+    queued."""
+    from .tasks import model_submit, model_sync, photoshoot_generate, prompt_submit, prompt_sync
+
+    now = timezone.now()
+    deadlines_enforce(now)
+    training.models_expired_mark()
+    wait = timedelta(seconds=settings.POLL_AFTER_SECONDS)
+    # Sending again is rarer than asking: a copy of a task that was only late is harmless
+    # (submits are claimed and look first) but adds load when Astria is down.
+    resend = wait * 10
+    work: list[tuple[QuerySet[Any], timedelta, Task]] = [
+        (
+            TrainedModel.objects.filter(status=TrainedModel.Status.TRAINING).filter(
+                Q(eta__lt=now) | Q(eta=None, submitted_at__lt=now - wait)
+            ),
+            wait,
+            model_sync,
+        ),
+        (
+            Prompt.objects.filter(status=Prompt.Status.SUBMITTED, submitted_at__lt=now - wait),
+            wait,
+            prompt_sync,
+        ),
+        (
+            TrainedModel.objects.filter(
+                status__in=[TrainedModel.Status.QUEUED, TrainedModel.Status.SUBMITTING],
+                astria_id=None,
+                queued_at__lt=now - resend,
+            ),
+            resend,
+            model_submit,
+        ),
+        (Prompt.objects.filter(_waiting_since_before(now - resend)), resend, prompt_submit),
+    ]
+    queued = 0
+    for queryset, every, task in work:
+        # Claim each object by stamping it, so one sweep (or two at once) queues it once.
+        stale = Q(last_polled_at=None) | Q(last_polled_at__lt=now - every)
+        for pk in queryset.filter(stale).values_list("pk", flat=True):
+            if queryset.model.objects.filter(stale, pk=pk).update(last_polled_at=now):
+                task.delay(pk)
+                queued += 1
+    # A photoshoot whose model became ready while it was being started, or whose task to
+    # generate was lost: generating is a conditional move, so a copy is harmless.
+    for pk in Photoshoot.objects.filter(
+        status=Photoshoot.Status.TRAINING,
+        model__status=TrainedModel.Status.READY,
+        created_at__lt=now - wait,
+    ).values_list("pk", flat=True):
+        photoshoot_generate.delay(pk)
+        queued += 1
+    return queued
+
+
+def _waiting_since_before(moment: datetime) -> Q:
+    """Scenes not sent yet since before `moment`, of photoshoots that are generating."""
+    return Q(
+        status=Prompt.Status.WAITING,
+        photoshoot__status__in=[Photoshoot.Status.GENERATING, Photoshoot.Status.READY],
+        waiting_since__lt=moment,
+    )
+
+
+def deadlines_enforce(now: datetime) -> None:
+    """Fail (with refunds) what has waited past its deadline, wherever it got stuck."""
+    training_deadline = engine.deadline(settings.TRAINING_DEADLINE_SECONDS, now)
+    for model_id in TrainedModel.objects.filter(
+        Q(status=TrainedModel.Status.TRAINING, submitted_at__lt=training_deadline)
+        | Q(
+            status__in=[TrainedModel.Status.QUEUED, TrainedModel.Status.SUBMITTING],
+            queued_at__lt=training_deadline,
+        )
+    ).values_list("pk", flat=True):
+        training.model_fail(
+            model_id=model_id,
+            reason="Training took far longer than it should; we stopped waiting.",
+        )
+    # A photoshoot whose model is gone for good (failed before it was started on it).
+    for photoshoot_id in Photoshoot.objects.filter(
+        status=Photoshoot.Status.TRAINING, model__status=TrainedModel.Status.FAILED
+    ).values_list("pk", flat=True):
+        photoshoot_fail(photoshoot_id=photoshoot_id, reason="Its model could not be trained.")
+    prompt_deadline = engine.deadline(settings.PROMPT_DEADLINE_SECONDS, now)
+    for prompt_id in Prompt.objects.filter(
+        Q(status=Prompt.Status.SUBMITTED, submitted_at__lt=prompt_deadline)
+        | _waiting_since_before(prompt_deadline)
+    ).values_list("pk", flat=True):
+        prompt_fail(prompt_id=prompt_id, reason="This scene took far longer than it should.")
