@@ -304,9 +304,11 @@ class AstriaClient:
         try:
             return response.status_code, response.json()
         except ValueError:
+            # Answered, so a create was done: look it up before sending it again.
             raise AstriaError(
                 f"Astria answered {response.status_code} with a body that is not JSON",
                 status=response.status_code,
+                may_have_been_processed=method != "GET",
             ) from None
 
 

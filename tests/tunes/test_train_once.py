@@ -1,0 +1,198 @@
+"""Train once, shoot many, against the sandbox as a fresh Astria account (idempotency off):
+a second pack runs on the trained model, nothing is paid twice after an answer that left it
+unknown whether Astria saved a create, and an expired model trains again with its price shown
+first. Tasks run eagerly, the sandbox's timers are at zero."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.credits import credits_grant
+from packs.models import Pack, PackPrompt
+from studio import services as studio
+from tests.studio.conftest import subject  # noqa: F401 - fixture
+from tests.tunes.conftest import ready_selfie_set, start
+from tunes import photoshoots
+from tunes.models import Photoshoot, Pricing, Prompt, TrainedModel
+
+FLUX = 1504944
+
+
+def posts(sandbox, path: str) -> int:
+    return [(r["method"], r["path"]) for r in sandbox.requests_log()].count(("POST", path))
+
+
+def prompts_at_astria(sandbox) -> list:
+    return list(sandbox.client().prompts_list(FLUX))
+
+
+@pytest.fixture
+def second_pack() -> Pack:
+    pack = Pack.objects.create(
+        title="Van Gogh", slug=f"van-gogh-{uuid.uuid4().hex[:6]}", price=9, classes=["woman"]
+    )
+    for order, template in enumerate(["{subject} as a Van Gogh portrait", "{subject}, starry"]):
+        PackPrompt.objects.create(pack=pack, template=template, num_images=1, order=order)
+    return pack
+
+
+def test_a_second_pack_runs_on_the_trained_model_without_training(
+    portal, funded_owner, pack, second_pack
+):
+    selfie_set = ready_selfie_set(funded_owner)
+    first = start(funded_owner, selfie_set, pack)
+    first.refresh_from_db()
+    assert first.status == "ready" and first.with_training and first.price == 9
+
+    offer = photoshoots.quote(selfie_set=selfie_set, pack=second_pack)
+    assert not offer.with_training and offer.model == first.model
+    assert offer.price == 9 - Pricing.current().training == 4
+    second = start(funded_owner, selfie_set, second_pack)
+
+    second.refresh_from_db()
+    assert second.status == "ready", second.failure_reason
+    assert second.model_id == first.model_id and not second.with_training
+    assert second.photos.count() == 2
+    assert TrainedModel.objects.count() == 1
+    assert posts(portal, "/tunes") == 1
+    assert posts(portal, f"/tunes/{FLUX}/prompts") == 3 + 2
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9 - 4
+
+
+def test_a_pack_started_while_the_model_trains_waits_for_it(portal, funded_owner, pack):
+    portal.configure(never_train=True)
+    selfie_set = ready_selfie_set(funded_owner)
+    first = start(funded_owner, selfie_set, pack)
+    offer = photoshoots.quote(selfie_set=selfie_set, pack=pack)
+    assert offer.model == first.model and offer.price == 4
+
+    second = start(funded_owner, selfie_set, pack)
+
+    assert second.model_id == first.model_id
+    assert list(Photoshoot.objects.values_list("status", flat=True)) == ["training"] * 2
+    assert posts(portal, "/tunes") == 1
+
+
+def test_a_price_that_changed_since_it_was_shown_starts_nothing(portal, funded_owner, pack):
+    selfie_set = ready_selfie_set(funded_owner)
+    start(funded_owner, selfie_set, pack)
+    with pytest.raises(photoshoots.CannotStart, match="now costs 4 credits"):
+        photoshoots.photoshoot_start(
+            user=funded_owner,
+            selfie_set=selfie_set,
+            pack=pack,
+            start_token=uuid.uuid4(),
+            price_seen=9,
+        )
+    assert Photoshoot.objects.count() == 1
+
+
+# --- Nothing paid twice -------------------------------------------------------------------
+
+
+def test_a_504_after_astria_saved_each_scene_leaves_one_prompt_per_scene(
+    portal, funded_owner, pack
+):
+    portal.configure(
+        faults=[{"method": "POST", "path": f"^/tunes/{FLUX}/prompts$", "status": 504, "times": 3}]
+    )
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert posts(portal, f"/tunes/{FLUX}/prompts") == 3  # looked up, never sent again
+    at_astria = prompts_at_astria(portal)
+    assert len(at_astria) == 3
+    assert {p.id for p in at_astria} == set(photoshoot.prompts.values_list("astria_id", flat=True))
+    assert photoshoot.photos.count() == 6
+
+
+def test_a_504_on_a_preview_scene_leaves_one_prompt_per_scene(portal, subject, pack, staff):  # noqa: F811
+    portal.configure(
+        faults=[{"method": "POST", "path": f"^/tunes/{FLUX}/prompts$", "status": 504, "times": 3}]
+    )
+    preview = studio.preview_start(pack=pack, subject=subject, user=staff)
+
+    preview.refresh_from_db()
+    assert preview.status == "ready", preview.failure_reason
+    assert posts(portal, f"/tunes/{FLUX}/prompts") == 3
+    assert len(prompts_at_astria(portal)) == 3
+    assert preview.photos.count() == 6 and preview.price == 0
+
+
+def test_a_504_after_astria_saved_the_tune_trains_one_model(portal, funded_owner, pack):
+    portal.configure(faults=[{"method": "POST", "path": "^/tunes$", "status": 504, "times": 1}])
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert posts(portal, "/tunes") == 1
+    titled = [t for t in portal.client().tunes_list() if t.title == photoshoot.model.astria_title]
+    assert [t.id for t in titled] == [photoshoot.model.astria_id]
+
+
+# --- An expired model trains again ----------------------------------------------------------
+
+
+def test_past_its_expiry_the_next_photoshoot_trains_again_with_its_price(
+    portal, funded_owner, pack
+):
+    credits_grant(user=funded_owner, amount=20, reason="More test credits")
+    selfie_set = ready_selfie_set(funded_owner)
+    first = start(funded_owner, selfie_set, pack)
+    model = TrainedModel.objects.get()
+    assert model.expires_at == model.trained_at + timedelta(days=30)
+
+    with time_machine.travel(model.expires_at + timedelta(hours=1), tick=True):
+        offer = photoshoots.quote(selfie_set=selfie_set, pack=pack)
+        assert offer.with_training and offer.price == 9
+        # The page showed 4 before the model expired: nothing starts, the new price is said.
+        with pytest.raises(photoshoots.CannotStart, match="trains a new one first and costs 9"):
+            photoshoots.photoshoot_start(
+                user=funded_owner,
+                selfie_set=selfie_set,
+                pack=pack,
+                start_token=uuid.uuid4(),
+                price_seen=4,
+            )
+        again = start(funded_owner, selfie_set, pack)
+        again.refresh_from_db()
+        assert again.status == "ready", again.failure_reason
+
+    assert again.model_id != first.model_id and again.with_training and again.price == 9
+    assert posts(portal, "/tunes") == 2
+
+
+def test_a_model_astria_has_deleted_fails_the_photoshoot_with_a_refund_then_trains_again(
+    portal, funded_owner, pack
+):
+    credits_grant(user=funded_owner, amount=20, reason="More test credits")
+    selfie_set = ready_selfie_set(funded_owner)
+    first = start(funded_owner, selfie_set, pack)
+    model = TrainedModel.objects.get()
+    portal.expire(model.astria_id)  # Astria answers 404 for it from now on
+
+    on_old_model = start(funded_owner, selfie_set, pack)  # still looked usable: 4 credits
+
+    on_old_model.refresh_from_db()
+    assert on_old_model.price == 4 and on_old_model.status == "failed"
+    assert "expired" in on_old_model.failure_reason
+    assert not Prompt.objects.filter(photoshoot=on_old_model, astria_id__isnull=False).exists()
+    model.refresh_from_db()
+    assert model.status == TrainedModel.Status.EXPIRED and first.model_id == model.pk
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 40 - 9  # the 4 came back
+
+    offer = photoshoots.quote(selfie_set=selfie_set, pack=pack)
+    assert offer.with_training and offer.price == 9
+    again = start(funded_owner, selfie_set, pack)
+    again.refresh_from_db()
+    assert again.status == "ready" and again.model.status == "ready"
+    assert posts(portal, "/tunes") == 2
+    assert timezone.now() < again.model.expires_at
