@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 ASTRIA_KEEPS = timedelta(days=30)
 MODEL_STATUS = {"training": "training", "ready": "ready", "failed": "failed"}
@@ -98,6 +99,13 @@ def previews_move(apps, schema_editor) -> None:
             )
 
 
+def refuse_to_merge_back(apps, schema_editor) -> None:
+    """Back to the old schema only without rows: merging them back is not written, and
+    undoing the split without it would lose what it moved."""
+    if apps.get_model("tunes", "Photoshoot").objects.filter(kind="preview").exists():
+        raise IrreversibleError("Migrating back would lose the rows this migration moved.")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("studio", "0002_creatives_group"),
@@ -116,7 +124,7 @@ class Migration(migrations.Migration):
                 to="tunes.trainedmodel",
             ),
         ),
-        migrations.RunPython(previews_move, elidable=False),
+        migrations.RunPython(previews_move, refuse_to_merge_back, elidable=False),
         migrations.DeleteModel(name="PreviewShot"),
         migrations.DeleteModel(name="PackPreview"),
         migrations.CreateModel(

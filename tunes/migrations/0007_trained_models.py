@@ -16,6 +16,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 ASTRIA_KEEPS = timedelta(days=30)
 
@@ -75,6 +76,13 @@ def tunes_split(apps, schema_editor) -> None:
         Prompt.objects.filter(tune_id=tune.pk, waiting_since=None).update(
             waiting_since=tune.trained_at or tune.created_at
         )
+
+
+def refuse_to_merge_back(apps, schema_editor) -> None:
+    """Back to the old schema only without rows: merging them back is not written, and
+    undoing the split without it would lose what it moved."""
+    if apps.get_model("tunes", "Tune").objects.exists():
+        raise IrreversibleError("Migrating back would lose the rows this migration moved.")
 
 
 class Migration(migrations.Migration):
@@ -213,7 +221,7 @@ class Migration(migrations.Migration):
         ),
         # The status values change meaning (queued/submitting become the model's), so the
         # split runs before the new choices apply.
-        migrations.RunPython(tunes_split, elidable=False),
+        migrations.RunPython(tunes_split, refuse_to_merge_back, elidable=False),
         migrations.RenameModel("Tune", "Photoshoot"),
         migrations.RenameField("prompt", "tune", "photoshoot"),
         migrations.RenameField("photo", "tune", "photoshoot"),
