@@ -339,7 +339,7 @@ class PromptAdmin(admin.ModelAdmin):
 class PricingAdmin(admin.ModelAdmin):
     """The one row of price rules (see the README's "Prices")."""
 
-    list_display = ["__str__", "training"]
+    list_display = ["__str__", "training", "more_like_this"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not Pricing.objects.exists()

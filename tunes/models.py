@@ -182,6 +182,14 @@ class Prompt(models.Model):
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     # Set while one attempt posts the prompt to Astria (see generation.prompt_submit).
     submit_claimed_at = models.DateTimeField(null=True, blank=True)
+    # A scene asked for from a photo ("more like this"): paid for by itself, once per form.
+    more_of = models.ForeignKey(
+        "Photo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    price = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Credits it cost by itself; empty: part of the pack."
+    )
+    start_token = models.UUIDField(null=True, blank=True, unique=True)
     # How many images Astria made, from our own GET of the finished prompt.
     result_count = models.PositiveSmallIntegerField(null=True, blank=True)
     order = models.PositiveIntegerField(default=0)
@@ -281,6 +289,12 @@ class Pricing(models.Model):
         default=5,
         help_text="Credits of a pack's price that pay for training the model. A photoshoot on "
         "a model that is trained (or training) costs the pack's price less this, at least 1.",
+    )
+
+    more_like_this = models.PositiveIntegerField(
+        "more like this",
+        default=2,
+        help_text="Credits for a scene made again from one of its photos, with new seeds.",
     )
 
     class Meta:

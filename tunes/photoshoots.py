@@ -9,6 +9,7 @@ photoshoot of a staff account's sample model: free, and without e-mails.
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from uploads.models import Selfie, SelfieSet
 from . import engine, training
 from .astria_log import calls_about
 from .callbacks import callback_secret, secret_hash
-from .models import Photoshoot, Pricing, Prompt, TrainedModel
+from .models import Photo, Photoshoot, Pricing, Prompt, TrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def photoshoot_fail(*, photoshoot_id: int, reason: str) -> bool:
             photoshoot.owner.credit_entries.filter(
                 kind=CreditEntry.Kind.REFUND,
                 cause_type=ContentType.objects.get_for_model(Prompt),
-                cause_id__in=photoshoot.prompts.values("pk"),
+                cause_id__in=photoshoot.prompts.filter(price=None).values("pk"),
             ).values_list("amount", flat=True)
         )
         credits_refund(
@@ -333,9 +334,13 @@ def photoshoot_fail(*, photoshoot_id: int, reason: str) -> bool:
 
 
 def prompt_refund_amount(prompt: Prompt) -> int:
-    """A failed scene gives back its share of the price: price × its images ÷ all images,
-    rounded down (the README states this rule)."""
-    total = sum(prompt.photoshoot.prompts.values_list("num_images", flat=True))
+    """A failed scene gives back its share of the pack's price: price × its images ÷ all the
+    pack's images, rounded down (the README states this rule); a scene paid for by itself
+    ("more like this") gives back what it cost."""
+    if prompt.price is not None:
+        return prompt.price
+    pack_scenes = prompt.photoshoot.prompts.filter(price=None)
+    total = sum(pack_scenes.values_list("num_images", flat=True))
     return prompt.photoshoot.price * prompt.num_images // max(total, 1)
 
 
@@ -361,7 +366,7 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
         if not failed:
             return
-        if not credits_refunded(cause=photoshoot):
+        if prompt_paid_alone(prompt_id) or not credits_refunded(cause=photoshoot):
             prompt = Prompt.objects.select_related("photoshoot").get(pk=prompt_id)
             credits_refund(
                 user=photoshoot.owner,
@@ -370,3 +375,54 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
                 cause=prompt,
             )
     photoshoot_finish_if_done(photoshoot_id=photoshoot_id)
+
+
+def prompt_paid_alone(prompt_id: int) -> bool:
+    return Prompt.objects.filter(pk=prompt_id, price__isnull=False).exists()
+
+
+# --- More like this -------------------------------------------------------------------------
+
+
+def more_like_this(*, user: User, photo: Photo, start_token: uuid.UUID) -> Prompt:
+    """The photo's scene made again, with a new seed, on the same model, into the same
+    gallery, for Pricing.more_like_this credits. The same form token returns the same scene."""
+    existing = Prompt.objects.filter(start_token=start_token, photoshoot__owner=user).first()
+    if existing:
+        return existing
+    photoshoot = Photoshoot.objects.get(pk=photo.photoshoot_id)
+    if photoshoot.owner_id != user.pk or photoshoot.kind != Photoshoot.Kind.CUSTOMER:
+        raise CannotStart("This photo is not yours.")
+    if photoshoot.status not in (Photoshoot.Status.GENERATING, Photoshoot.Status.READY):
+        raise CannotStart("This photoshoot has not finished: wait for it first.")
+    if not TrainedModel.objects.usable().filter(pk=photoshoot.model_id).exists():
+        raise CannotStart(
+            "The model of these photos has expired: start a pack again to train a new one."
+        )
+    scene = photo.prompt
+    price = Pricing.current().more_like_this
+    try:
+        with transaction.atomic():
+            prompt = Prompt(
+                photoshoot=photoshoot,
+                pack_prompt=scene.pack_prompt,
+                template=scene.template,
+                num_images=scene.num_images,
+                options={**scene.options, "seed": secrets.randbelow(2**31)},
+                order=scene.order,
+                more_of=photo,
+                price=price,
+                start_token=start_token,
+                waiting_since=timezone.now(),
+            )
+            prompt.callback_secret_hash = secret_hash(callback_secret("prompt", prompt.code))
+            prompt.save()
+            title = photoshoot.pack.title
+            credits_debit(user=user, amount=price, reason=f"More like this: {title}", cause=prompt)
+            from .tasks import prompt_submit
+
+            transaction.on_commit(lambda: prompt_submit.delay(prompt.pk), robust=True)
+    except IntegrityError:
+        # The same form sent twice at the same moment: the other request made it.
+        return Prompt.objects.get(start_token=start_token, photoshoot__owner=user)
+    return prompt

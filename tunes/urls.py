@@ -25,6 +25,11 @@ urlpatterns = [
         name="photo_like",
     ),
     path(
+        "photoshoots/<uuid:code>/photos/<uuid:photo_code>/more/",
+        views.photo_more,
+        name="photo_more",
+    ),
+    path(
         "photoshoots/<uuid:code>/photos/<uuid:photo_code>/download/",
         views.photo_download,
         name="photo_download",

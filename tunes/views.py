@@ -36,7 +36,7 @@ from uploads import storage
 from uploads.models import SelfieSet
 
 from . import photoshoots, zips
-from .models import Photo, Photoshoot, Prompt, TrainedModel
+from .models import Photo, Photoshoot, Pricing, Prompt, TrainedModel
 
 FINAL = {Photoshoot.Status.READY, Photoshoot.Status.FAILED}
 
@@ -170,6 +170,7 @@ def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
         request.GET.get("page")
     )
     photos = [photo_json(p, photoshoot) for p in page]
+    status = _status(photoshoot)
     return render(
         request,
         "tunes/photoshoot_detail.html",
@@ -177,8 +178,8 @@ def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
             "photoshoot": photoshoot,
             "photos": photos,
             "page": page,
-            "status": _status(photoshoot),
-            "final": photoshoot.status in FINAL,
+            "status": status,
+            "final": status["final"],
         },
     )
 
@@ -196,7 +197,9 @@ def _status(photoshoot: Photoshoot) -> dict[str, Any]:
     return {
         "status": photoshoot.status,
         "label": label,
-        "final": photoshoot.status in FINAL,
+        # Ended, and no scene asked for since ("more like this") still on its way.
+        "final": photoshoot.status in FINAL
+        and counts["done"] + counts["failed"] == counts["total"],
         "eta": model.eta.isoformat() if model.eta and waiting else None,
         "scenes": counts,
         "failure_reason": photoshoot.failure_reason,
@@ -231,6 +234,10 @@ def photo_detail(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
             "photoshoot": photoshoot,
             "photo": photo,
             "image_url": storage.private_url(photo.image, owner=photoshoot.storage_owner),
+            "more_price": Pricing.current().more_like_this,
+            "more_token": uuid.uuid4(),
+            "more_possible": photoshoot.status == Photoshoot.Status.READY
+            and TrainedModel.objects.usable().filter(pk=photoshoot.model_id).exists(),
             "previous": codes[at - 1] if at > 0 else None,
             "next": codes[at + 1] if at + 1 < len(codes) else None,
             "position": at + 1,
@@ -249,6 +256,29 @@ def photo_like(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) 
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"liked": liked})
     return redirect("tunes:photo_detail", code=code, photo_code=photo_code)
+
+
+@login_required
+@require_POST
+def photo_more(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+    """ "More like this": the photo's scene again with a new seed, into the same gallery."""
+    _, photo = _photo_for_user(request, code, photo_code)
+    return _photo_more(request, photo)
+
+
+@limits.per_user_limit(
+    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
+)
+def _photo_more(request: AuthenticatedHttpRequest, photo: Photo) -> HttpResponse:
+    try:
+        photoshoots.more_like_this(
+            user=request.user, photo=photo, start_token=_uuid(request.POST.get("start_token"))
+        )
+    except (photoshoots.CannotStart, InsufficientCredits) as exc:
+        messages.error(request, str(exc))
+        return redirect("tunes:photo_detail", code=photo.photoshoot.code, photo_code=photo.code)
+    messages.success(request, "More like this is on its way: the new photos join this gallery.")
+    return redirect("tunes:photoshoot_detail", code=photo.photoshoot.code)
 
 
 @login_required

@@ -196,3 +196,55 @@ def test_a_model_astria_has_deleted_fails_the_photoshoot_with_a_refund_then_trai
     assert again.status == "ready" and again.model.status == "ready"
     assert posts(portal, "/tunes") == 2
     assert timezone.now() < again.model.expires_at
+
+
+# --- More like this -----------------------------------------------------------------------
+
+
+def test_more_like_this_makes_the_scene_again_with_a_new_seed_into_the_same_gallery(
+    portal, funded_owner, pack
+):
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photo = photoshoot.photos.first()
+    token = uuid.uuid4()
+
+    extra = photoshoots.more_like_this(user=funded_owner, photo=photo, start_token=token)
+    again = photoshoots.more_like_this(user=funded_owner, photo=photo, start_token=token)
+
+    assert again.pk == extra.pk  # one form, one scene, one debit
+    extra.refresh_from_db()
+    assert extra.status == "done" and extra.more_of == photo and extra.price == 2
+    assert extra.options["seed"] != photo.prompt.options.get("seed")
+    assert extra.text == photo.prompt.text  # the same scene, on the same model
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready" and photoshoot.photos.count() == 6 + 2
+    assert posts(portal, "/tunes") == 1
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9 - 2
+
+
+def test_more_like_this_that_fails_gives_back_what_it_cost(portal, funded_owner, pack):
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    portal.configure(prompt_user_error=1)
+
+    extra = photoshoots.more_like_this(
+        user=funded_owner, photo=photoshoot.photos.first(), start_token=uuid.uuid4()
+    )
+
+    extra.refresh_from_db()
+    assert extra.status == "failed"
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready" and photoshoot.photos.count() == 6
+
+
+def test_more_like_this_on_an_expired_model_is_refused(portal, funded_owner, pack):
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    TrainedModel.objects.update(expires_at=timezone.now())
+    with pytest.raises(photoshoots.CannotStart, match="expired"):
+        photoshoots.more_like_this(
+            user=funded_owner, photo=photoshoot.photos.first(), start_token=uuid.uuid4()
+        )
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9
