@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,11 +20,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from accounts.models import CreditEntry
 from tests import factories
 from tests.images import photo_bytes
 from tests.tunes.conftest import ready_selfie_set
-from tunes.models import Photo, Tune
+from tunes.models import Photo, Photoshoot, Prompt, TrainedModel
 from uploads import services as uploads
 from uploads.models import Selfie, SelfieSet
 
@@ -39,7 +42,8 @@ class Objects:
     selfie_set: SelfieSet
     selfie: Selfie
     pending: Selfie
-    tune: Tune
+    model: TrainedModel
+    photoshoot: Photoshoot
     photo: Photo
 
     def snapshot(self) -> tuple[Any, ...]:
@@ -47,8 +51,11 @@ class Objects:
         return (
             list(SelfieSet.objects.values_list("pk", "name")),
             list(Selfie.objects.values_list("pk", "status")),
-            list(Tune.objects.values_list("pk", "status")),
+            list(TrainedModel.objects.values_list("pk", "status")),
+            list(Photoshoot.objects.values_list("pk", "status")),
+            list(Prompt.objects.values_list("pk", "status")),
             list(Photo.objects.values_list("pk", "liked")),
+            CreditEntry.objects.count(),
         )
 
 
@@ -67,25 +74,36 @@ OWNED: dict[str, tuple[list[str], Callable[[Objects], dict[str, Any]]]] = {
         ["post"],
         lambda o: {"code": o.selfie_set.code, "photo_code": o.selfie.code},
     ),
-    "tunes:tune_detail": (["get"], lambda o: {"code": o.tune.code}),
-    "tunes:tune_status": (["get"], lambda o: {"code": o.tune.code}),
-    "tunes:tune_zip": (["get"], lambda o: {"code": o.tune.code}),
-    "tunes:photo_detail": (["get"], lambda o: {"code": o.tune.code, "photo_code": o.photo.code}),
-    "tunes:photo_like": (["post"], lambda o: {"code": o.tune.code, "photo_code": o.photo.code}),
+    "tunes:photoshoot_detail": (["get"], lambda o: {"code": o.photoshoot.code}),
+    "tunes:photoshoot_status": (["get"], lambda o: {"code": o.photoshoot.code}),
+    "tunes:photoshoot_zip": (["get"], lambda o: {"code": o.photoshoot.code}),
+    "tunes:photo_detail": (
+        ["get"],
+        lambda o: {"code": o.photoshoot.code, "photo_code": o.photo.code},
+    ),
+    "tunes:photo_like": (
+        ["post"],
+        lambda o: {"code": o.photoshoot.code, "photo_code": o.photo.code},
+    ),
+    "tunes:photo_more": (
+        ["post"],
+        lambda o: {"code": o.photoshoot.code, "photo_code": o.photo.code},
+    ),
     "tunes:photo_download": (
         ["get"],
-        lambda o: {"code": o.tune.code, "photo_code": o.photo.code},
+        lambda o: {"code": o.photoshoot.code, "photo_code": o.photo.code},
     ),
 }
 # The owner's object travels in the query or the form instead of the path.
 OWNED_IN_REQUEST: dict[str, tuple[str, Callable[[Objects], dict[str, str]]]] = {
-    "tunes:tune_new": ("get", lambda o: {"set": str(o.selfie_set.code)}),
-    "tunes:tune_start": (
+    "tunes:photoshoot_new": ("get", lambda o: {"set": str(o.selfie_set.code)}),
+    "tunes:photoshoot_start": (
         "post",
         lambda o: {
             "selfie_set": str(o.selfie_set.code),
-            "pack": o.tune.pack.slug,
+            "pack": o.photoshoot.pack.slug,
             "start_token": str(uuid.uuid4()),
+            "price": str(o.photoshoot.pack.price),
         },
     ),
 }
@@ -96,6 +114,7 @@ ACCOUNT = {
     "uploads:set_list": ["get"],
     "uploads:set_create": ["get", "post"],
     "tunes:dashboard": ["get"],
+    "tunes:models": ["get"],
 }
 # A signed, expiring token in the query is the key (tests/uploads/test_access.py).
 TOKEN = {
@@ -152,15 +171,25 @@ def objects(owner) -> Objects:
         selfie_set=selfie_set, filename="late.jpg", content_type="image/jpeg", size=100
     )
     storages["default"].save(pending.upload_key, ContentFile(photo_bytes()))
-    tune = factories.TuneFactory(owner=owner, selfie_set=selfie_set, status="ready")
-    photo = factories.PhotoFactory(prompt=factories.PromptFactory(tune=tune))
+    model = factories.TrainedModelFactory(
+        owner=owner,
+        selfie_set=selfie_set,
+        status="ready",
+        astria_id=1001,
+        trained_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    photoshoot = factories.PhotoshootFactory(owner=owner, model=model, status="ready")
+    prompt = factories.PromptFactory(photoshoot=photoshoot, status="done", astria_id=2001)
+    photo = factories.PhotoFactory(prompt=prompt)
     for name in (photo.image, photo.thumbnail):
         storages["default"].save(name, ContentFile(photo_bytes()))
     return Objects(
         selfie_set=selfie_set,
         selfie=selfie_set.selfies.filter(status="ready").first(),
         pending=pending,
-        tune=tune,
+        model=model,
+        photoshoot=photoshoot,
         photo=photo,
     )
 
@@ -209,6 +238,25 @@ def test_anonymous_visitors_are_sent_to_log_in(client, objects, name, method):
     assert response["Location"].startswith("/accounts/login/")
 
 
+# The lists of a user's own things, and what of the owner's each would show.
+LISTS: dict[str, Callable[[Objects], str]] = {
+    "tunes:dashboard": lambda o: str(o.photoshoot.code),
+    "tunes:models": lambda o: str(o.selfie_set.code),
+    "uploads:set_list": lambda o: str(o.selfie_set.code),
+}
+
+
+@pytest.mark.parametrize("name", list(LISTS))
+def test_a_list_shows_another_user_nothing_of_the_owners(client, owner, other_user, objects, name):
+    mark = LISTS[name](objects)
+    client.force_login(owner)
+    assert mark in client.get(reverse(name)).content.decode()  # the owner sees it there
+    client.force_login(other_user)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert mark not in response.content.decode()
+
+
 # --- CSRF -------------------------------------------------------------------------------------
 
 
@@ -224,8 +272,8 @@ def _url(name: str, objects: Objects) -> str:
     if name in OWNED:
         return reverse(name, kwargs=OWNED[name][1](objects))
     if name in CALLBACKS:
-        kind = "tune" if name == "tunes:tune_callback" else "prompt"
-        return reverse(name, args=[objects.tune.code if kind == "tune" else uuid.uuid4()])
+        code = objects.model.code if name == "tunes:tune_callback" else uuid.uuid4()
+        return reverse(name, args=[code])
     return reverse(name)
 
 
