@@ -74,3 +74,15 @@ def start(owner, selfie_set, pack) -> Photoshoot:
         start_token=uuid.uuid4(),
         price_seen=photoshoots.quote(selfie_set=selfie_set, pack=pack).price,
     )
+
+
+@pytest.fixture
+def worker_env(portal: Sandbox, live_server: Any) -> dict[str, str]:
+    """What a real worker process needs to reach this test's sandbox and portal."""
+    return {
+        "PUBLIC_BASE_URL": live_server.url,
+        "ASTRIA_BASE_URL": portal.url,
+        "ASTRIA_API_KEY": SANDBOX_KEY,
+        "ASTRIA_RETRY_SECONDS": "1",
+        "POLL_AFTER_SECONDS": "1",
+    }
