@@ -22,12 +22,12 @@ pytestmark = [pytest.mark.chromium, pytest.mark.postgres, pytest.mark.redis]
 
 
 def a_pack(title: str, price: int, scenes: list[str], images: int) -> Pack:
-    pack = Pack.objects.create(
+    made = Pack.objects.create(
         title=title, slug=f"{title.lower()}-{uuid.uuid4().hex[:6]}", price=price, classes=["woman"]
     )
     for order, template in enumerate(scenes):
-        PackPrompt.objects.create(pack=pack, template=template, num_images=images, order=order)
-    return pack
+        PackPrompt.objects.create(pack=made, template=template, num_images=images, order=order)
+    return made
 
 
 def wait_ready(page, photos: int) -> None:
