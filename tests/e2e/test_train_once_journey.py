@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 from accounts.credits import credits_grant
 from packs.models import Pack, PackPrompt
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
-from tests.e2e.test_uploads_flow import log_in
-from tests.images import photo_bytes
+from tests.e2e.test_uploads_flow import log_in, selfies_upload
 from tests.tunes.conftest import pack, portal, worker_env  # noqa: F401 - fixtures
 from tunes.models import Photoshoot, Prompt, TrainedModel
 
@@ -49,22 +48,7 @@ def test_one_training_then_two_more_packs_and_more_like_this(
     portal.configure(train_seconds=2, generate_seconds=1)
     log_in(page, owner.email)
 
-    page.get_by_role("link", name="Selfies", exact=True).click()
-    page.get_by_role("link", name="New selfie set").click()
-    page.get_by_label("Name of the set").fill("Me")
-    page.get_by_label("Who is in the photos").select_option("woman")
-    page.get_by_role("button", name="Create the set").click()
-    page.locator("#file-input").set_input_files(
-        [
-            {
-                "name": f"me-{n}.jpg",
-                "mimeType": "image/jpeg",
-                "buffer": photo_bytes((900, 1100), seed=n),
-            }
-            for n in range(4)
-        ]
-    )
-    expect(page.locator(".photo.done img")).to_have_count(4, timeout=30_000)
+    selfies_upload(page)
 
     # The first pack trains the model: its price says so.
     page.get_by_role("link", name="Pick a pack").click()

@@ -24,6 +24,26 @@ def log_in(page, email: str) -> None:
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
+def selfies_upload(page, count: int = 4) -> None:
+    """From any page: a new selfie set of a woman, `count` photos uploaded and verified."""
+    page.get_by_role("link", name="Selfies", exact=True).click()
+    page.get_by_role("link", name="New selfie set").click()
+    page.get_by_label("Name of the set").fill("Me")
+    page.get_by_label("Who is in the photos").select_option("woman")
+    page.get_by_role("button", name="Create the set").click()
+    page.locator("#file-input").set_input_files(
+        [
+            {
+                "name": f"me-{n}.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": photo_bytes((900, 1100), seed=n),
+            }
+            for n in range(count)
+        ]
+    )
+    expect(page.locator(".photo.done img")).to_have_count(count, timeout=30_000)
+
+
 def test_it_uploads_several_files_shows_progress_and_thumbnails_and_removes_one(page, owner):
     log_in(page, owner.email)
     page.get_by_role("link", name="Selfies", exact=True).click()
