@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.http import request_user
 from packs.models import Pack
-from tunes.models import Prompt, TrainedModel
+from tunes.models import AstriaCall, CallbackEvent, Photo, Prompt, TrainedModel
 from uploads import storage
 from uploads.admin import thumbnail_html
 from uploads.models import Selfie
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 OPEN = [Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+# What a preview is made of and goes with it: deleting the preview is permission enough for
+# them (creatives have no rights on tunes' models, where they live).
+PREVIEW_PARTS = {str(m._meta.verbose_name) for m in (Prompt, Photo, CallbackEvent, AstriaCall)}
 
 
 class _ShotCounts(TypedDict):
@@ -201,6 +204,10 @@ class PackPreviewAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # a preview is a record of what a pack made at one moment
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed - PREVIEW_PARTS, protected
 
     def delete_model(self, request: HttpRequest, obj: PackPreview) -> None:
         services.preview_delete(preview=obj)
