@@ -39,9 +39,9 @@ def admin_opens(client) -> bool:
 
 
 def test_admin_sends_people_to_the_portals_login(client):
-    response = client.get("/admin/login/?next=/admin/tunes/tune/")
+    response = client.get("/admin/login/?next=/admin/tunes/photoshoot/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Ftunes%2Ftune%2F"
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Ftunes%2Fphotoshoot%2F"
 
 
 def test_twenty_wrong_passwords_at_admins_login_then_the_right_one_opens_nothing(client, staff):
@@ -107,12 +107,12 @@ def test_where_required_staff_set_up_two_factor_before_admin_opens(client, staff
     settings.STAFF_REQUIRE_MFA = True
     client.force_login(staff)
 
-    response = client.get("/admin/tunes/tune/")
+    response = client.get("/admin/tunes/photoshoot/")
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/2fa/totp/activate/"
     totp_for(staff)
-    assert client.get("/admin/tunes/tune/").status_code == 200
+    assert client.get("/admin/tunes/photoshoot/").status_code == 200
 
 
 def test_the_requirement_leaves_customers_and_the_portal_alone(client, owner, staff, settings):

@@ -90,11 +90,13 @@ def _kwargs(name: str, owned: Objects) -> dict[str, object]:
     if name in OWNED:
         return OWNED[name][1](owned)
     if name == "packs:pack_detail":
-        return {"slug": owned.tune.pack.slug}
+        return {"slug": owned.photoshoot.pack.slug}
     if name == "packs:image":
-        return {"slug": owned.tune.pack.slug, "image": "cover"}
-    if name in ("tunes:tune_callback", "tunes:prompt_callback"):
-        return {"code": owned.tune.code}
+        return {"slug": owned.photoshoot.pack.slug, "image": "cover"}
+    if name == "tunes:tune_callback":
+        return {"code": owned.model.code}
+    if name == "tunes:prompt_callback":
+        return {"code": owned.photoshoot.prompts.get().code}
     return {}
 
 
