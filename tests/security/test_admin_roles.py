@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from accounts.models import CreditEntry, User
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
-from tunes.models import Tune
+from tunes.models import Photoshoot, Pricing
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +31,17 @@ pytestmark = pytest.mark.django_db
 # login page sends someone signed in to the index (test_admin_login.py tries it).
 SITE = {"index", "password_change", "password_change_done", "jsi18n"}
 NOT_BY_GET = {"login", "logout", "autocomplete", "view_on_site"}
-# Pages nobody opens: tunes and scenes start from the product, selfie sets from uploads.
+# Pages nobody opens: models, photoshoots and scenes start from the product, selfie sets from
+# uploads; the price rules are one row, made already, that nobody deletes.
 NOBODY = {
-    "tunes_tune_add",
-    "tunes_tune_delete",
+    "tunes_trainedmodel_add",
+    "tunes_trainedmodel_delete",
+    "tunes_photoshoot_add",
+    "tunes_photoshoot_delete",
     "tunes_prompt_add",
     "tunes_prompt_delete",
+    "tunes_pricing_add",
+    "tunes_pricing_delete",
     "uploads_selfieset_add",
 }
 # Pages for superusers alone: setting someone's password is taking over their account.
@@ -55,7 +60,8 @@ EVERYTHING = (*VIEW, "add", "delete")
 ALLOWED: dict[str, set[str]] = {
     "support": SITE
     | pages("accounts_user", *VIEW, "credits")
-    | pages("tunes_tune", *VIEW)
+    | pages("tunes_photoshoot", *VIEW)
+    | pages("tunes_trainedmodel", *VIEW)
     | pages("tunes_prompt", *VIEW)
     | {"app_list:accounts", "app_list:tunes"},
     "creative": SITE
@@ -68,7 +74,7 @@ ALLOWED: dict[str, set[str]] = {
 # Actions each role is offered on each change list (Django's delete_selected included).
 ACTIONS: dict[str, dict[str, set[str]]] = {
     "support": {
-        "tunes/tune": {
+        "tunes/photoshoot": {
             "poll_now",
             "retry",
             "retry_failed_scenes",
@@ -76,6 +82,7 @@ ACTIONS: dict[str, dict[str, set[str]]] = {
             "resend_ready_email",
         },
         "tunes/prompt": {"retry"},
+        "tunes/trainedmodel": set(),
         "accounts/user": set(),
     },
     "creative": {
@@ -115,10 +122,20 @@ def roles(superuser, creative) -> dict[str, User]:
 @pytest.fixture
 def objects(owner) -> dict[str, Any]:
     """One object of every admin model, by the model's URL prefix."""
-    tune = factories.TuneFactory(owner=owner)
-    prompt = factories.PromptFactory(tune=tune)
+    photoshoot = factories.PhotoshootFactory(owner=owner)
+    prompt = factories.PromptFactory(photoshoot=photoshoot)
+    studio_account = factories.StaffFactory()
+    sample_model = factories.TrainedModelFactory(owner=studio_account, status="ready")
     subject = PreviewSubject.objects.create(
-        name="Anna", selfie_set=factories.SelfieSetFactory(owner=factories.StaffFactory())
+        name="Anna", selfie_set=sample_model.selfie_set, model=sample_model
+    )
+    preview = factories.PhotoshootFactory(
+        owner=studio_account,
+        model=sample_model,
+        pack=photoshoot.pack,
+        kind=Photoshoot.Kind.PREVIEW,
+        requested_by=owner,
+        price=0,
     )
     return {
         "account_emailaddress": EmailAddress.objects.get(user=owner),
@@ -126,14 +143,14 @@ def objects(owner) -> dict[str, Any]:
         "accounts_user": owner,
         "auth_user": owner,  # Django names the password page after its own user model
         "auth_group": Group.objects.get(name="Support"),
-        "uploads_selfieset": tune.selfie_set,
-        "packs_pack": tune.pack,
-        "tunes_tune": tune,
+        "uploads_selfieset": photoshoot.model.selfie_set,
+        "packs_pack": photoshoot.pack,
+        "tunes_trainedmodel": photoshoot.model,
+        "tunes_photoshoot": photoshoot,
         "tunes_prompt": prompt,
+        "tunes_pricing": Pricing.current(),
         "studio_previewsubject": subject,
-        "studio_packpreview": PackPreview.objects.create(
-            pack=tune.pack, subject=subject, requested_by=owner
-        ),
+        "studio_packpreview": PackPreview.objects.get(pk=preview.pk),
     }
 
 
@@ -210,16 +227,16 @@ def test_a_superuser_is_offered_every_action(client, roles, objects):
 
 
 def test_an_action_a_role_is_not_offered_does_nothing(client, roles, objects):
-    tune = objects["tunes_tune"]
+    photoshoot = objects["tunes_photoshoot"]
     client.force_login(roles["change_user"])
     response = client.post(
-        "/admin/tunes/tune/", {"action": "mark_failed", "_selected_action": [tune.pk]}
+        "/admin/tunes/photoshoot/", {"action": "mark_failed", "_selected_action": [photoshoot.pk]}
     )
     assert response.status_code == 403
     client.force_login(roles["creative"])
     client.post("/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [1]})
-    tune.refresh_from_db()
-    assert tune.status != Tune.Status.FAILED
+    photoshoot.refresh_from_db()
+    assert photoshoot.status != Photoshoot.Status.FAILED
     assert User.objects.filter(pk=objects["accounts_user"].pk).exists()
 
 
@@ -353,9 +370,10 @@ def test_the_migration_makes_the_support_group_with_exactly_its_permissions(db):
     from django.db.migrations.loader import MigrationLoader
 
     Group.objects.filter(name="Support").delete()
-    state = MigrationLoader(connection).project_state(("tunes", "0005_support_group"))
-    migration = importlib.import_module("tunes.migrations.0005_support_group")
-    migration.Migration.operations[0].code(state.apps, None)
+    # The group as the redesign's migration leaves it (0005 made it with the tune's rights).
+    state = MigrationLoader(connection).project_state(("tunes", "0008_photoshoot_fields"))
+    migration = importlib.import_module("tunes.migrations.0008_photoshoot_fields")
+    migration.Migration.operations[-1].code(state.apps, None)
     codenames = set(
         Group.objects.get(name="Support").permissions.values_list("codename", flat=True)
     )
@@ -363,8 +381,9 @@ def test_the_migration_makes_the_support_group_with_exactly_its_permissions(db):
         "view_user",
         "view_creditentry",
         "grant_credits",
-        "view_tune",
-        "change_tune",
+        "view_photoshoot",
+        "change_photoshoot",
+        "view_trainedmodel",
         "view_prompt",
         "change_prompt",
         "view_photo",
