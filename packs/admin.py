@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from uploads.models import SubjectClass
 
-from .models import Pack, PackPrompt, PackSample
+from .models import Pack, PackPrompt, PackSample, RefusedWord
 from .templating import TRIGGER_WORD, TemplateError, prompt_render
 
 if TYPE_CHECKING:
@@ -109,3 +109,11 @@ class PackAdmin(admin.ModelAdmin):
     @admin.display(description="prompts", ordering="prompt_total")
     def prompt_count(self, pack: WithAnnotations[Pack, _PromptTotal]) -> int:
         return pack.prompt_total
+
+
+@admin.register(RefusedWord)
+class RefusedWordAdmin(admin.ModelAdmin):
+    """Words a customer's own idea may not use (checked as the idea is sent)."""
+
+    list_display = ["word"]
+    search_fields = ["word"]

@@ -112,3 +112,21 @@ class PackSample(models.Model):
 
     def __str__(self) -> str:
         return f"sample {self.order} of {self.pack}"
+
+
+class RefusedWord(models.Model):
+    """A word a customer's own idea may not use (staff keep the list in admin)."""
+
+    word = models.CharField(
+        max_length=60, unique=True, help_text="Matched as a whole word, in any case."
+    )
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.word = self.word.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -93,6 +93,32 @@ def template_check(template: str) -> None:
         raise TemplateError("The template must name the person with {subject}.")
 
 
+IDEA_MAX_LENGTH = 200
+
+
+def idea_check(idea: str, *, refused_words: list[str]) -> None:
+    """Raise TemplateError unless a customer's own idea is one plain sentence, as a creative's
+    template must be (no Astria syntax, no braces), short, and free of the refused words."""
+    if not idea.strip():
+        raise TemplateError("Describe the scene in a few words.")
+    if len(idea) > IDEA_MAX_LENGTH:
+        raise TemplateError(
+            f"Your idea is {len(idea)} characters long; keep it under {IDEA_MAX_LENGTH}."
+        )
+    astria_syntax_check(idea)
+    if "{" in idea or "}" in idea:
+        raise TemplateError("Write your idea in plain words, without { or }.")
+    words = set(re.findall(r"\w+", unicodedata.normalize("NFKC", idea).casefold()))
+    refused = sorted(words & {w.casefold() for w in refused_words})
+    if refused:
+        raise TemplateError(f"Please leave out “{refused[0]}”: we cannot make that.")
+
+
+def idea_template(idea: str) -> str:
+    """The scene's template for a customer's own idea: the person, then their words."""
+    return "{subject}, " + " ".join(idea.split())
+
+
 def prompt_render(template: str, *, tune_id: int | str, token: str, subject_class: str) -> str:
     """The text Astria receives for one pack prompt and one trained LoRA.
 

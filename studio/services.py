@@ -13,7 +13,7 @@ from packs.models import Pack
 from packs.templating import TRIGGER_WORD, TemplateError, prompt_render
 from tunes import training
 from tunes.models import Photoshoot, TrainedModel
-from tunes.photoshoots import photoshoot_create
+from tunes.photoshoots import Scene, photoshoot_create
 from uploads.models import Selfie
 from uploads.services import storage_objects_delete_after_commit
 
@@ -71,7 +71,7 @@ def preview_start(*, pack: Pack, subject: PreviewSubject, user: User) -> PackPre
             owner=model.owner,
             model=model,
             pack=pack,
-            pack_prompts=pack_prompts,
+            scenes=[Scene.of(pack_prompt) for pack_prompt in pack_prompts],
             price=0,
             kind=Photoshoot.Kind.PREVIEW,
             requested_by=user,

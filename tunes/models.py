@@ -114,7 +114,11 @@ class Photoshoot(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photoshoots"
     )
     model = models.ForeignKey(TrainedModel, on_delete=models.PROTECT, related_name="photoshoots")
-    pack = models.ForeignKey(Pack, on_delete=models.PROTECT, related_name="photoshoots")
+    # Empty for the customer's own idea (`idea`), a scene they described themselves.
+    pack = models.ForeignKey(
+        Pack, null=True, blank=True, on_delete=models.PROTECT, related_name="photoshoots"
+    )
+    idea = models.TextField(blank=True)
     # The creative who asked for a preview (previews belong to the sample model's account).
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -145,7 +149,15 @@ class Photoshoot(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.pack} for {self.owner}"
+        return f"{self.title} for {self.owner}"
+
+    @property
+    def title(self) -> str:
+        return self.pack.title if self.pack else "Your own idea"
+
+    @property
+    def slug(self) -> str:
+        return self.pack.slug if self.pack else "your-own-idea"
 
     @property
     def storage_owner(self) -> User | None:
@@ -295,6 +307,12 @@ class Pricing(models.Model):
         "more like this",
         default=2,
         help_text="Credits for a scene made again from one of its photos, with new seeds.",
+    )
+
+    own_idea_per_image = models.PositiveIntegerField(
+        "own idea, per image",
+        default=1,
+        help_text="Credits per image of a scene a customer describes on their trained model.",
     )
 
     class Meta:

@@ -24,7 +24,8 @@ from accounts.credits import credits_debit, credits_refund, credits_refunded
 from accounts.models import CreditEntry, User
 from accounts.services import OutgoingEmail, email_queue
 from astria.client import get_client
-from packs.models import Pack, PackPrompt
+from packs.models import Pack, PackPrompt, RefusedWord
+from packs.templating import TemplateError, idea_check, idea_template
 from uploads.models import Selfie, SelfieSet
 
 from . import engine, training
@@ -119,7 +120,7 @@ def _start(
             owner=user,
             model=model,
             pack=pack,
-            pack_prompts=pack_prompts,
+            scenes=[Scene.of(p) for p in pack_prompts],
             price=offer.price,
             with_training=offer.with_training,
             start_token=start_token,
@@ -139,17 +140,37 @@ def _price_changed(offer: Quote) -> str:
     return f"“{offer.pack.title}” now costs {offer.price} credits. Start it again to go on."
 
 
+@dataclass(frozen=True)
+class Scene:
+    """One scene of a photoshoot about to start: a pack prompt's, or the customer's idea."""
+
+    template: str
+    num_images: int
+    options: dict[str, object]
+    pack_prompt: PackPrompt | None = None
+
+    @classmethod
+    def of(cls, pack_prompt: PackPrompt) -> Scene:
+        return cls(
+            template=pack_prompt.template,
+            num_images=pack_prompt.num_images,
+            options=pack_prompt.astria_options(),
+            pack_prompt=pack_prompt,
+        )
+
+
 def photoshoot_create(
     *,
     owner: User,
     model: TrainedModel,
-    pack: Pack,
-    pack_prompts: list[PackPrompt],
+    pack: Pack | None,
+    scenes: list[Scene],
     price: int,
     with_training: bool = False,
     start_token: uuid.UUID | None = None,
     kind: str = Photoshoot.Kind.CUSTOMER,
     requested_by: User | None = None,
+    idea: str = "",
 ) -> Photoshoot:
     """The photoshoot and its scenes, copied from the pack as it is now (later edits never
     change it). Call inside a transaction: once it commits, it generates if its model is
@@ -158,25 +179,26 @@ def photoshoot_create(
         owner=owner,
         model=model,
         pack=pack,
+        idea=idea,
         kind=kind,
         requested_by=requested_by,
         price=price,
         with_training=with_training,
         start_token=start_token or uuid.uuid4(),
     )
-    scenes = []
-    for order, pack_prompt in enumerate(pack_prompts):
+    prompts = []
+    for order, scene in enumerate(scenes):
         prompt = Prompt(
             photoshoot=photoshoot,
-            pack_prompt=pack_prompt,
-            template=pack_prompt.template,
-            num_images=pack_prompt.num_images,
-            options=pack_prompt.astria_options(),
+            pack_prompt=scene.pack_prompt,
+            template=scene.template,
+            num_images=scene.num_images,
+            options=scene.options,
             order=order,
         )
         prompt.callback_secret_hash = secret_hash(callback_secret("prompt", prompt.code))
-        scenes.append(prompt)
-    Prompt.objects.bulk_create(scenes)
+        prompts.append(prompt)
+    Prompt.objects.bulk_create(prompts)
     transaction.on_commit(lambda: _generate_if_ready(photoshoot.pk, model.pk), robust=True)
     return photoshoot
 
@@ -277,7 +299,7 @@ def ready_email_send(photoshoot: Photoshoot) -> None:
     link = settings.PUBLIC_BASE_URL + reverse("tunes:photoshoot_detail", args=[photoshoot.code])
     email_queue(
         email=OutgoingEmail(
-            subject=f"[PhotoShoot] Your {photoshoot.pack.title} photos are ready",
+            subject=f"[PhotoShoot] Your {photoshoot.title} photos are ready",
             body=f"Your photoshoot is ready. See your photos here:\n\n{link}\n",
             to=[photoshoot.owner.email],
         )
@@ -290,7 +312,7 @@ def _failed_email(photoshoot: Photoshoot, reason: str) -> None:
     link = settings.PUBLIC_BASE_URL + reverse("tunes:photoshoot_detail", args=[photoshoot.code])
     email_queue(
         email=OutgoingEmail(
-            subject=f"[PhotoShoot] Your {photoshoot.pack.title} photoshoot could not be made",
+            subject=f"[PhotoShoot] Your {photoshoot.title} photoshoot could not be made",
             body=(
                 f"We are sorry: your photoshoot could not be made. {reason}\n\n"
                 f"Your credits have been refunded. Details: {link}\n"
@@ -325,7 +347,7 @@ def photoshoot_fail(*, photoshoot_id: int, reason: str) -> bool:
         credits_refund(
             user=photoshoot.owner,
             amount=photoshoot.price - already,
-            reason=f"{photoshoot.pack.title} photoshoot failed",
+            reason=f"{photoshoot.title} photoshoot failed",
             cause=photoshoot,
         )
         _failed_email(photoshoot, reason)
@@ -371,7 +393,7 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
             credits_refund(
                 user=photoshoot.owner,
                 amount=prompt_refund_amount(prompt),
-                reason=f"A scene of {photoshoot.pack.title} could not be made",
+                reason=f"A scene of {photoshoot.title} could not be made",
                 cause=prompt,
             )
     photoshoot_finish_if_done(photoshoot_id=photoshoot_id)
@@ -417,8 +439,8 @@ def more_like_this(*, user: User, photo: Photo, start_token: uuid.UUID) -> Promp
             )
             prompt.callback_secret_hash = secret_hash(callback_secret("prompt", prompt.code))
             prompt.save()
-            title = photoshoot.pack.title
-            credits_debit(user=user, amount=price, reason=f"More like this: {title}", cause=prompt)
+            reason = f"More like this: {photoshoot.title}"
+            credits_debit(user=user, amount=price, reason=reason, cause=prompt)
             from .tasks import prompt_submit
 
             transaction.on_commit(lambda: prompt_submit.delay(prompt.pk), robust=True)
@@ -426,3 +448,61 @@ def more_like_this(*, user: User, photo: Photo, start_token: uuid.UUID) -> Promp
         # The same form sent twice at the same moment: the other request made it.
         return Prompt.objects.get(start_token=start_token, photoshoot__owner=user)
     return prompt
+
+
+# --- The customer's own idea ----------------------------------------------------------------
+
+IDEA_IMAGES = (1, 2, 3, 4)
+
+
+def idea_price(num_images: int) -> int:
+    return Pricing.current().own_idea_per_image * num_images
+
+
+def idea_start(
+    *,
+    user: User,
+    model: TrainedModel,
+    idea: str,
+    num_images: int,
+    start_token: uuid.UUID,
+    price_seen: int | None,
+) -> Photoshoot:
+    """A photoshoot of one scene the customer described, on their trained model, priced per
+    image. The idea is checked as a creative's template is (templating.idea_check)."""
+    existing = Photoshoot.objects.filter(start_token=start_token, owner=user).first()
+    if existing:
+        return existing
+    if model.owner_id != user.pk:
+        raise CannotStart("This model is not yours.")
+    if num_images not in IDEA_IMAGES:
+        raise CannotStart(f"Pick between {IDEA_IMAGES[0]} and {IDEA_IMAGES[-1]} images.")
+    if not TrainedModel.objects.usable().filter(pk=model.pk).exists():
+        raise CannotStart("This model is not ready for new photoshoots: start a pack instead.")
+    try:
+        idea_check(idea, refused_words=list(RefusedWord.objects.values_list("word", flat=True)))
+    except TemplateError as exc:
+        raise CannotStart(str(exc)) from None
+    price = idea_price(num_images)
+    if price_seen is not None and price_seen != price:
+        raise CannotStart(f"Your idea now costs {price} credits. Send it again to go on.")
+    scene = Scene(
+        template=idea_template(idea),
+        num_images=num_images,
+        options={"seed": secrets.randbelow(2**31)},
+    )
+    try:
+        with transaction.atomic():
+            photoshoot = photoshoot_create(
+                owner=user,
+                model=model,
+                pack=None,
+                idea=" ".join(idea.split()),
+                scenes=[scene],
+                price=price,
+                start_token=start_token,
+            )
+            credits_debit(user=user, amount=price, reason="Your own idea", cause=photoshoot)
+    except IntegrityError:
+        return Photoshoot.objects.get(start_token=start_token, owner=user)
+    return photoshoot

@@ -9,6 +9,7 @@ app_name = "tunes"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("models/", views.models_list, name="models"),
+    path("models/<uuid:code>/idea/", views.model_idea, name="model_idea"),
     path("photoshoots/new/", views.photoshoot_new, name="photoshoot_new"),
     path("photoshoots/start/", views.photoshoot_start, name="photoshoot_start"),
     path("photoshoots/<uuid:code>/", views.photoshoot_detail, name="photoshoot_detail"),

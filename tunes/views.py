@@ -32,6 +32,7 @@ from accounts import limits
 from accounts.credits import InsufficientCredits
 from accounts.http import AuthenticatedHttpRequest
 from packs.models import Pack
+from packs.templating import IDEA_MAX_LENGTH
 from uploads import storage
 from uploads.models import SelfieSet
 
@@ -82,7 +83,48 @@ def models_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("selfie_set")
         .annotate(photoshoot_count=Count("photoshoots"))
     )
-    return render(request, "tunes/models.html", {"models": models})
+    return render(
+        request,
+        "tunes/models.html",
+        {
+            "models": models,
+            "usable": set(
+                TrainedModel.objects.usable().for_user(request.user).values_list("pk", flat=True)
+            ),
+            "idea_images": photoshoots.IDEA_IMAGES,
+            "idea_price": photoshoots.idea_price(1),
+            "idea_max": IDEA_MAX_LENGTH,
+            "start_token": uuid.uuid4(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def model_idea(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    """The customer's own idea, one sentence, run on their trained model."""
+    model = get_object_or_404(TrainedModel.objects.for_user(request.user), code=code)
+    return _model_idea(request, model)
+
+
+@limits.per_user_limit(
+    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
+)
+def _model_idea(request: AuthenticatedHttpRequest, model: TrainedModel) -> HttpResponse:
+    num_images = _int(request.POST.get("num_images")) or 0
+    try:
+        photoshoot = photoshoots.idea_start(
+            user=request.user,
+            model=model,
+            idea=request.POST.get("idea", ""),
+            num_images=num_images,
+            start_token=_uuid(request.POST.get("start_token")),
+            price_seen=_int(request.POST.get("price")),
+        )
+    except (photoshoots.CannotStart, InsufficientCredits) as exc:
+        messages.error(request, str(exc))
+        return redirect("tunes:models")
+    return redirect("tunes:photoshoot_detail", code=photoshoot.code)
 
 
 @login_required
@@ -314,7 +356,7 @@ def _zip_answer(
     request: AuthenticatedHttpRequest, photoshoot: Photoshoot, *, large: bool
 ) -> HttpResponseBase:
     """The zip itself (streamed, or the file a worker built), or the build queued."""
-    filename = f"{photoshoot.pack.slug}-photos.zip"
+    filename = f"{photoshoot.slug}-photos.zip"
     if not large:
         spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
         zips.zip_write(photoshoot, spool)

@@ -248,3 +248,96 @@ def test_more_like_this_on_an_expired_model_is_refused(portal, funded_owner, pac
         )
     funded_owner.refresh_from_db()
     assert funded_owner.credits == 20 - 9
+
+
+# --- The customer's own idea ----------------------------------------------------------------
+
+
+def test_an_own_idea_runs_on_the_trained_model_priced_per_image(portal, funded_owner, pack):
+    from packs.models import RefusedWord
+
+    selfie_set = ready_selfie_set(funded_owner)
+    start(funded_owner, selfie_set, pack)
+    model = TrainedModel.objects.get()
+    RefusedWord.objects.create(word="Wedding")
+
+    idea = photoshoots.idea_start(
+        user=funded_owner,
+        model=model,
+        idea="on a sailboat  at sunset",
+        num_images=3,
+        start_token=uuid.uuid4(),
+        price_seen=3,
+    )
+
+    idea.refresh_from_db()
+    assert idea.status == "ready", idea.failure_reason
+    assert idea.pack is None and idea.title == "Your own idea" and idea.price == 3
+    scene = idea.prompts.get()
+    assert scene.text == f"<lora:{model.astria_id}:1> ohwx woman, on a sailboat at sunset"
+    assert idea.photos.count() == 3
+    assert posts(portal, "/tunes") == 1
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9 - 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<lora:1504950:1> as someone else", "Astria"),
+        ("at my wedding", "leave out “wedding”"),
+        ("x" * 201, "keep it under 200"),
+        ("   ", "Describe the scene"),
+        ("in {class} clothes", "plain words"),
+    ],
+)
+def test_an_own_idea_is_checked_like_a_template_and_refused_in_plain_words(
+    portal, funded_owner, pack, text, message
+):
+    from packs.models import RefusedWord
+
+    start(funded_owner, ready_selfie_set(funded_owner), pack)
+    RefusedWord.objects.create(word="WEDDING")
+    with pytest.raises(photoshoots.CannotStart, match=message):
+        photoshoots.idea_start(
+            user=funded_owner,
+            model=TrainedModel.objects.get(),
+            idea=text,
+            num_images=1,
+            start_token=uuid.uuid4(),
+            price_seen=None,
+        )
+    assert Photoshoot.objects.count() == 1
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20 - 9
+
+
+def test_the_models_page_sends_an_idea_and_says_plainly_what_is_wrong(
+    portal, funded_owner, pack, client
+):
+    from tests.factories import UserFactory
+
+    start(funded_owner, ready_selfie_set(funded_owner), pack)
+    model = TrainedModel.objects.get()
+    client.force_login(funded_owner)
+    page = client.get("/models/")
+    assert b"Your own idea" in page.content and b"Ready for new photoshoots until" in page.content
+
+    bad = client.post(
+        f"/models/{model.code}/idea/",
+        {"idea": "<faceid:1> me", "num_images": "2", "start_token": str(uuid.uuid4())},
+        follow=True,
+    )
+    assert bad.status_code == 200
+    assert "Astria reads <…> as a tag" in [str(m) for m in bad.context["messages"]][0]
+    good = client.post(
+        f"/models/{model.code}/idea/",
+        {"idea": "reading in a library", "num_images": "1", "start_token": str(uuid.uuid4())},
+    )
+    shoot = Photoshoot.objects.get(pack=None)
+    assert good.status_code == 302 and good["Location"] == f"/photoshoots/{shoot.code}/"
+
+    client.force_login(UserFactory())
+    assert client.get(f"/photoshoots/{shoot.code}/").status_code == 404
+    other = client.post(f"/models/{model.code}/idea/", {"idea": "x", "num_images": "1"})
+    assert other.status_code == 404
