@@ -10,54 +10,92 @@ from django.utils import timezone
 from accounts.models import CreditEntry
 from tests.conftest import wait_until
 from tests.tunes.conftest import ready_selfie_set, start
-from tunes.models import Photo, Prompt, Tune
-from tunes.services import overdue_poll
+from tunes.models import Photo, Photoshoot, Prompt, TrainedModel
+from tunes.sweep import overdue_poll
+
+FLUX = 1504944
+
+
+def posts(portal, path: str) -> int:
+    return [(r["method"], r["path"]) for r in portal.requests_log()].count(("POST", path))
 
 
 def astria_tunes(portal) -> int:
-    return sum(1 for r in portal.requests_log() if (r["method"], r["path"]) == ("POST", "/tunes"))
+    return posts(portal, "/tunes")
+
+
+def scenes_at_astria(portal) -> list[str]:
+    """The callback URL of every prompt at Astria: our scenes' codes are in them."""
+    return [p.callback or "" for p in portal.client().prompts_list(FLUX)]
+
+
+def one_prompt_per_scene(portal, photoshoot: Photoshoot) -> bool:
+    at_astria = scenes_at_astria(portal)
+    return len(at_astria) == photoshoot.prompts.count() and all(
+        sum(str(code) in url for url in at_astria) == 1
+        for code in photoshoot.prompts.values_list("code", flat=True)
+    )
 
 
 @pytest.mark.parametrize("status", [500, 429])
-def test_a_failed_submit_is_retried_and_one_tune_is_trained(portal, funded_owner, pack, status):
+def test_a_failed_submit_is_retried_and_one_model_is_trained(portal, funded_owner, pack, status):
     portal.configure(
         train_seconds=0,
         generate_seconds=0,
         faults=[{"method": "POST", "path": "^/tunes$", "status": status, "times": 1}],
     )
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "ready"
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready"
     statuses = [
         r["status"]
         for r in portal.requests_log()
         if r["path"] == "/tunes" and r["method"] == "POST"
     ]
     assert statuses == [status, 201]
-    assert tune.submit_attempts == 2
+    assert photoshoot.model.submit_attempts == 2
+    assert len(list(portal.client().tunes_list())) == 1
 
 
-def test_a_submit_answered_504_after_saving_trains_exactly_one_tune(portal, funded_owner, pack):
+def test_a_submit_answered_504_after_saving_trains_exactly_one_model(portal, funded_owner, pack):
     portal.configure(
         train_seconds=0,
         generate_seconds=0,
         faults=[{"method": "POST", "path": "^/tunes$", "status": 504, "times": 1}],
     )
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "ready"
-    assert astria_tunes(portal) == 1  # looked up by title, never posted again
-    assert [t.title for t in portal.client().tunes_list()] == [tune.astria_title]
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready"
+    # A fresh account has no title idempotency: the model was looked up by its title, never
+    # posted again.
+    assert astria_tunes(portal) == 1
+    assert [t.title for t in portal.client().tunes_list()] == [photoshoot.model.astria_title]
+    assert one_prompt_per_scene(portal, photoshoot)
+
+
+def test_a_scene_answered_504_after_saving_is_made_once(portal, funded_owner, pack):
+    portal.configure(
+        train_seconds=0,
+        generate_seconds=0,
+        faults=[{"method": "POST", "path": f"^/tunes/{FLUX}/prompts$", "status": 504, "times": 1}],
+    )
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert photoshoot.photos.count() == 6
+    # No prompt idempotency either: the scene Astria saved was found by its callback URL.
+    assert posts(portal, f"/tunes/{FLUX}/prompts") == 3
+    assert one_prompt_per_scene(portal, photoshoot)
 
 
 def test_a_scene_ending_in_user_error_is_refunded_and_the_rest_kept(portal, funded_owner, pack):
     portal.configure(train_seconds=0, generate_seconds=0, prompt_user_error_match="by the sea")
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "ready"
-    failed = Prompt.objects.get(tune=tune, status="failed")
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready"
+    failed = Prompt.objects.get(photoshoot=photoshoot, status="failed")
     assert "by the sea" in failed.template and "injected user_error" in failed.failure_reason
-    assert Photo.objects.filter(tune=tune).count() == 4
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 4
     # 9 credits for 6 images; the failed scene had 2 of them: 9 × 2 ÷ 6 = 3 back.
     refund = CreditEntry.objects.get(kind="refund")
     assert refund.amount == 3 and refund.cause == failed
@@ -65,14 +103,16 @@ def test_a_scene_ending_in_user_error_is_refunded_and_the_rest_kept(portal, fund
     assert funded_owner.credits == 20 - 9 + 3
 
 
-def test_every_scene_failing_fails_the_tune_with_a_full_refund(portal, funded_owner, pack):
+def test_every_scene_failing_fails_the_photoshoot_with_a_full_refund(portal, funded_owner, pack):
     portal.configure(train_seconds=0, generate_seconds=0, prompt_user_error=1)
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "failed"
-    assert tune.failure_reason == "None of the scenes could be made."
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "failed"
+    assert photoshoot.failure_reason == "None of the scenes could be made."
+    # The model trained fine: the next pack runs on it.
+    assert photoshoot.model.status == "ready"
     funded_owner.refresh_from_db()
-    assert funded_owner.credits == 20  # 3 × 3 for the scenes, then the 0 left for the tune
+    assert funded_owner.credits == 20  # 3 × 3 for the scenes, then the 0 left for the photoshoot
     assert sum(CreditEntry.objects.filter(kind="refund").values_list("amount", flat=True)) == 9
 
 
@@ -80,22 +120,24 @@ def test_a_training_that_never_ends_fails_at_the_deadline_with_a_full_refund(
     portal, funded_owner, pack, settings
 ):
     portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "training"
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "training"
 
     overdue_poll()  # not overdue yet: nothing changes
-    tune.refresh_from_db()
-    assert tune.status == "training"
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "training" and photoshoot.model.status == "training"
 
-    Tune.objects.filter(pk=tune.pk).update(
+    TrainedModel.objects.filter(pk=photoshoot.model_id).update(
         submitted_at=timezone.now() - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
     )
     overdue_poll()
     overdue_poll()
-    tune.refresh_from_db()
-    assert tune.status == "failed"
-    assert "stopped waiting" in tune.failure_reason
+    photoshoot.refresh_from_db()
+    assert photoshoot.model.status == "failed"
+    assert "stopped waiting" in photoshoot.model.failure_reason
+    assert photoshoot.status == "failed"
+    assert "stopped waiting" in photoshoot.failure_reason
     funded_owner.refresh_from_db()
     assert funded_owner.credits == 20
     from django.core import mail
@@ -107,12 +149,31 @@ def test_a_training_that_never_ends_fails_at_the_deadline_with_a_full_refund(
     assert CreditEntry.objects.filter(kind="refund").count() == 1
 
 
+def test_a_model_that_fails_takes_every_photoshoot_waiting_on_it_down_with_refunds(
+    portal, funded_owner, pack, settings
+):
+    portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    selfie_set = ready_selfie_set(funded_owner)
+    first = start(funded_owner, selfie_set, pack)
+    second = start(funded_owner, selfie_set, pack)  # waits for the same model
+    assert second.model_id == first.model_id
+
+    TrainedModel.objects.filter(pk=first.model_id).update(
+        submitted_at=timezone.now() - timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
+    )
+    overdue_poll()
+    assert list(Photoshoot.objects.values_list("status", flat=True)) == ["failed"] * 2
+    funded_owner.refresh_from_db()
+    assert funded_owner.credits == 20
+    assert astria_tunes(portal) == 1
+
+
 def test_duplicated_callbacks_make_no_duplicate_photos(portal, funded_owner, pack):
     portal.configure(train_seconds=0, generate_seconds=0, callbacks={"duplicate": 1})
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "ready"
-    assert Photo.objects.filter(tune=tune).count() == 6
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready"
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 6
     callbacks = [r for r in portal.requests_log() if r["kind"] == "callback"]
     assert len(callbacks) == 8  # every callback twice: 1 tune + 3 prompts
 
@@ -138,18 +199,19 @@ def test_with_every_callback_dropped_the_poller_finishes_the_job(
 ):
     settings.POLL_AFTER_SECONDS = 1
     portal.configure(train_seconds=2, generate_seconds=1, callbacks={"drop": 1})
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
 
-    def ready() -> bool:
+    def ended() -> bool:
         overdue_poll()  # what beat runs every minute
-        return Tune.objects.get(pk=tune.pk).status in ("ready", "failed")
+        return Photoshoot.objects.get(pk=photoshoot.pk).status in ("ready", "failed")
 
-    wait_until(ready, timeout=60, interval=1)
-    tune.refresh_from_db()
-    assert tune.status == "ready", tune.failure_reason
-    assert Photo.objects.filter(tune=tune).count() == 6
+    wait_until(ended, timeout=60, interval=1)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 6
     assert [r for r in portal.requests_log() if r["kind"] == "callback"] == []
     assert astria_tunes(portal) == 1
+    assert one_prompt_per_scene(portal, photoshoot)
 
 
 @pytest.mark.postgres
@@ -158,13 +220,15 @@ def test_duplicated_and_reordered_callbacks_make_no_duplicate_photos(
     portal, funded_owner, pack, celery_worker
 ):
     portal.configure(train_seconds=1, generate_seconds=1, callbacks={"duplicate": 1, "reorder": 3})
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
     wait_until(
-        lambda: Tune.objects.get(pk=tune.pk).status in ("ready", "failed"), timeout=60, interval=1
+        lambda: Photoshoot.objects.get(pk=photoshoot.pk).status in ("ready", "failed"),
+        timeout=60,
+        interval=1,
     )
-    tune.refresh_from_db()
-    assert tune.status == "ready", tune.failure_reason
-    assert Photo.objects.filter(tune=tune).count() == 6
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 6
     assert Photo.objects.values("prompt", "index").distinct().count() == 6
     wait_until(lambda: len([r for r in portal.requests_log() if r["kind"] == "callback"]) == 8)
 
@@ -172,22 +236,24 @@ def test_duplicated_and_reordered_callbacks_make_no_duplicate_photos(
 # --- Work whose task was lost ------------------------------------------------------------------
 
 
-def lost_tune(owner, pack, *, age: timedelta) -> Tune:
-    """A tune started `age` ago whose tune_submit task the broker lost: queued, debited."""
+def lost_start(owner, pack, *, age: timedelta) -> Photoshoot:
+    """A photoshoot started `age` ago whose model_submit task the broker lost: its model
+    queued, its scenes waiting, the price debited."""
     from accounts.credits import credits_debit
     from tests import factories
-    from tunes.services import callback_secret, secret_hash
+    from tunes.callbacks import callback_secret, secret_hash
 
-    tune = factories.TuneFactory(
-        owner=owner, pack=pack, selfie_set=ready_selfie_set(owner), price=pack.price
-    )
-    Tune.objects.filter(pk=tune.pk).update(
+    model = factories.TrainedModelFactory(owner=owner, selfie_set=ready_selfie_set(owner))
+    TrainedModel.objects.filter(pk=model.pk).update(
         queued_at=timezone.now() - age,
-        callback_secret_hash=secret_hash(callback_secret("tune", tune.code)),
+        callback_secret_hash=secret_hash(callback_secret("tune", model.code)),
+    )
+    photoshoot = factories.PhotoshootFactory(
+        owner=owner, model=model, pack=pack, price=pack.price, with_training=True
     )
     for order, pack_prompt in enumerate(pack.prompts.all()):
         prompt = factories.PromptFactory(
-            tune=tune,
+            photoshoot=photoshoot,
             pack_prompt=pack_prompt,
             template=pack_prompt.template,
             num_images=pack_prompt.num_images,
@@ -197,65 +263,73 @@ def lost_tune(owner, pack, *, age: timedelta) -> Tune:
         Prompt.objects.filter(pk=prompt.pk).update(
             callback_secret_hash=secret_hash(callback_secret("prompt", prompt.code))
         )
-    credits_debit(user=owner, amount=pack.price, reason="Studio photoshoot", cause=tune)
-    return tune
+    credits_debit(user=owner, amount=pack.price, reason="Studio photoshoot", cause=photoshoot)
+    return photoshoot
 
 
-def test_a_tune_whose_submit_task_was_lost_is_sent_by_the_sweep(
+def test_a_model_whose_submit_task_was_lost_is_sent_by_the_sweep(
     portal, funded_owner, pack, settings
 ):
     resend = timedelta(seconds=10 * settings.POLL_AFTER_SECONDS)
-    tune = lost_tune(funded_owner, pack, age=resend - timedelta(seconds=5))
+    photoshoot = lost_start(funded_owner, pack, age=resend - timedelta(seconds=5))
     overdue_poll()
-    assert Tune.objects.get(pk=tune.pk).status == "queued"  # not late enough to send again
+    # Not late enough to send again.
+    assert TrainedModel.objects.get(pk=photoshoot.model_id).status == "queued"
 
-    Tune.objects.filter(pk=tune.pk).update(queued_at=timezone.now() - resend)
+    TrainedModel.objects.filter(pk=photoshoot.model_id).update(queued_at=timezone.now() - resend)
     overdue_poll()
-    tune.refresh_from_db()
-    assert tune.status == "ready", tune.failure_reason
-    assert Photo.objects.filter(tune=tune).count() == 6
+    photoshoot.refresh_from_db()
+    assert photoshoot.model.status == "ready"
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 6
     assert astria_tunes(portal) == 1
 
 
 def test_a_copy_of_a_submit_task_does_nothing_while_an_attempt_is_under_way(
     portal, funded_owner, pack, settings
 ):
-    from tunes import services
+    from tunes import training
 
-    tune = lost_tune(funded_owner, pack, age=timedelta(seconds=1))
-    # Another worker is posting it right now (it has claimed the tune).
-    Tune.objects.filter(pk=tune.pk).update(status="submitting", submit_claimed_at=timezone.now())
-    services.tune_submit(tune_id=tune.pk)
+    photoshoot = lost_start(funded_owner, pack, age=timedelta(seconds=1))
+    model_id = photoshoot.model_id
+    # Another worker is posting it right now (it has claimed the model).
+    TrainedModel.objects.filter(pk=model_id).update(
+        status="submitting", submit_claimed_at=timezone.now()
+    )
+    training.model_submit(model_id=model_id)
     assert astria_tunes(portal) == 0
-    assert Tune.objects.get(pk=tune.pk).status == "submitting"
+    assert TrainedModel.objects.get(pk=model_id).status == "submitting"
 
-    # That worker was killed: once its attempt cannot be running any more, the tune is taken
+    # That worker was killed: once its attempt cannot be running any more, the model is taken
     # up again.
     lapsed = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
-    Tune.objects.filter(pk=tune.pk).update(submit_claimed_at=lapsed)
-    services.tune_submit(tune_id=tune.pk)
-    tune.refresh_from_db()
-    assert tune.status == "ready", tune.failure_reason
-    assert tune.submit_claimed_at is None
+    TrainedModel.objects.filter(pk=model_id).update(submit_claimed_at=lapsed)
+    training.model_submit(model_id=model_id)
+    model = TrainedModel.objects.get(pk=model_id)
+    assert model.status == "ready", model.failure_reason
+    assert model.submit_claimed_at is None
+    assert Photoshoot.objects.get(pk=photoshoot.pk).status == "ready"
     assert astria_tunes(portal) == 1
 
 
-def test_a_tune_whose_attempt_was_killed_after_posting_is_found_not_posted_again(
+def test_a_model_whose_attempt_was_killed_after_posting_is_found_not_posted_again(
     portal, funded_owner, pack, settings
 ):
-    from tunes import services
+    from tunes import training
 
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "ready"
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready"
+    astria_id = photoshoot.model.astria_id
     # As if the worker died after Astria took the tune but before its id was saved.
     lapsed = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
-    Tune.objects.filter(pk=tune.pk).update(
+    TrainedModel.objects.filter(pk=photoshoot.model_id).update(
         status="submitting", astria_id=None, submit_claimed_at=lapsed
     )
-    services.tune_submit(tune_id=tune.pk)
+    training.model_submit(model_id=photoshoot.model_id)
     assert astria_tunes(portal) == 1  # looked up by its title, not posted again
-    assert Tune.objects.get(pk=tune.pk).astria_id is not None
+    model = TrainedModel.objects.get(pk=photoshoot.model_id)
+    assert model.astria_id == astria_id and model.status == "ready"
 
 
 def test_scenes_whose_submit_tasks_were_lost_are_sent_by_the_sweep(
@@ -264,30 +338,60 @@ def test_scenes_whose_submit_tasks_were_lost_are_sent_by_the_sweep(
     from sandbox.models import SandboxTune
 
     portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "training"
-    # Training ends and the tune moves on, but its prompt_submit tasks never arrive.
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "training"
+    # Training ends and the photoshoot moves on, but its prompt_submit tasks never arrive.
     trained = timezone.now() - timedelta(seconds=10 * settings.POLL_AFTER_SECONDS)
-    SandboxTune.objects.filter(pk=tune.astria_id).update(trained_at=trained)
-    Tune.objects.filter(pk=tune.pk).update(status="generating", trained_at=trained)
+    SandboxTune.objects.filter(pk=photoshoot.model.astria_id).update(trained_at=trained)
+    TrainedModel.objects.filter(pk=photoshoot.model_id).update(
+        status="ready", trained_at=trained, expires_at=trained + timedelta(days=30)
+    )
+    Photoshoot.objects.filter(pk=photoshoot.pk).update(status="generating")
+    photoshoot.prompts.update(waiting_since=trained)
     portal.configure(train_seconds=0, generate_seconds=0)
 
     overdue_poll()
-    tune.refresh_from_db()
-    assert tune.status == "ready"
-    assert Photo.objects.filter(tune=tune).count() == 6
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready"
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 6
+    assert one_prompt_per_scene(portal, photoshoot)
 
 
-def test_a_tune_never_sent_fails_at_the_deadline_with_a_full_refund(
+def test_a_photoshoot_whose_generate_task_was_lost_is_started_by_the_sweep(
     portal, funded_owner, pack, settings
 ):
-    tune = lost_tune(
+    from sandbox.models import SandboxTune
+
+    portal.configure(train_seconds=0, generate_seconds=0, never_train=True)
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "training"
+    # The model trained, but the photoshoot's photoshoot_generate task never arrived.
+    trained = timezone.now() - timedelta(seconds=2 * settings.POLL_AFTER_SECONDS)
+    SandboxTune.objects.filter(pk=photoshoot.model.astria_id).update(trained_at=trained)
+    TrainedModel.objects.filter(pk=photoshoot.model_id).update(
+        status="ready", trained_at=trained, expires_at=trained + timedelta(days=30)
+    )
+    Photoshoot.objects.filter(pk=photoshoot.pk).update(created_at=trained)
+    portal.configure(train_seconds=0, generate_seconds=0)
+
+    overdue_poll()
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == 6
+
+
+def test_a_model_never_sent_fails_at_the_deadline_with_a_full_refund(
+    portal, funded_owner, pack, settings
+):
+    photoshoot = lost_start(
         funded_owner, pack, age=timedelta(seconds=settings.TRAINING_DEADLINE_SECONDS + 1)
     )
     overdue_poll()
-    tune.refresh_from_db()
-    assert tune.status == "failed"
+    photoshoot.refresh_from_db()
+    assert photoshoot.model.status == "failed"
+    assert photoshoot.status == "failed"
     funded_owner.refresh_from_db()
     assert funded_owner.credits == 20
     assert astria_tunes(portal) == 0
