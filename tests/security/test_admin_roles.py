@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 
 from accounts.models import CreditEntry, User
+from packs.models import RefusedWord
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
 from tunes.models import Photoshoot, Pricing
@@ -145,6 +146,7 @@ def objects(owner) -> dict[str, Any]:
         "auth_group": Group.objects.get(name="Support"),
         "uploads_selfieset": photoshoot.model.selfie_set,
         "packs_pack": photoshoot.pack,
+        "packs_refusedword": RefusedWord.objects.create(word="forbidden"),
         "tunes_trainedmodel": photoshoot.model,
         "tunes_photoshoot": photoshoot,
         "tunes_prompt": prompt,

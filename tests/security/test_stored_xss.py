@@ -2,14 +2,15 @@
 
 Every text field a page can show is filled with a payload that names its field
 (`'"><script>xss("title")</script><img src=x onerror=xss("title")>`): a customer's names,
-e-mail address, selfie sets and file names, the credit ledger's reasons, a photoshoot's and its
-scenes' texts and failures, Astria's call log, the packs' titles, descriptions and prompt
-templates, the preview subjects and previews, groups and admin's log. Some go in through the
-forms people use, the rest through factories (bypassing the pack editor's template checks: this
-is about escaping, not validation). Then every page is opened: each GET URL of the portal's URL
-table, every allauth page, and every admin URL the resolver knows, filled in with these
-objects; a new page or a new admin model is covered without a change here, or fails until this
-file can make its object. A page may show the payload's text; no page may run it.
+e-mail address, selfie sets and file names, the credit ledger's reasons, a model's failure, a
+photoshoot's and its scenes' texts and failures, Astria's call log, the packs' titles,
+descriptions and prompt templates, the preview subjects and previews, groups and admin's log.
+Some go in through the forms people use, the rest through factories (bypassing the pack
+editor's template checks: this is about escaping, not validation). Then every page is opened:
+each GET URL of the portal's URL table, every allauth page, and every admin URL the resolver
+knows, filled in with these objects; a new page or a new admin model is covered without a
+change here, or fails until this file can make its object. A page may show the payload's text;
+no page may run it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -29,10 +31,12 @@ from django.contrib.auth.models import Group
 from django.db.models import Model
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.credits import credits_grant
 from accounts.models import User
-from studio.models import PackPreview, PreviewShot, PreviewSubject
+from packs.models import RefusedWord
+from studio.models import PackPreview, PreviewSubject
 from tests import factories
 from tests.security.test_url_access import (
     OWNED,
@@ -41,7 +45,7 @@ from tests.security.test_url_access import (
     Objects,
     objects,  # noqa: F401 - the owner's things, as the URL table reaches them
 )
-from tunes.models import AstriaCall, Tune
+from tunes.models import AstriaCall, Photoshoot, Pricing, TrainedModel
 from uploads.models import Selfie
 
 pytestmark = pytest.mark.django_db
@@ -160,31 +164,51 @@ def hostile(objects: Objects, staff: User) -> Hostile:  # noqa: F811
     Selfie.objects.filter(selfie_set=objects.selfie_set).update(original_name=payload("file"))
     objects.selfie_set.name = payload("set")
     objects.selfie_set.save()
-    pack = objects.tune.pack
+    pack = objects.photoshoot.pack
     pack.title, pack.description = payload("title"), payload("desc")
     pack.save()
     factories.PackPromptFactory(pack=pack, template=f"{{subject}} {payload('template')}")
-    Tune.objects.filter(pk=objects.tune.pk).update(status="failed", failure_reason=payload("fail"))
+    # Its model failed to train, and the photoshoot on it with it.
+    TrainedModel.objects.filter(pk=objects.model.pk).update(
+        status="failed", failure_reason=payload("m.fail")
+    )
+    Photoshoot.objects.filter(pk=objects.photoshoot.pk).update(
+        status="failed", failure_reason=payload("fail")
+    )
     prompt = objects.photo.prompt
     prompt.template, prompt.text = payload("p.template"), payload("p.text")
     prompt.status, prompt.failure_reason = "failed", payload("p.fail")
     prompt.save()
     AstriaCall.objects.create(
-        tune=objects.tune, method="GET", path=payload("call.path"), error=payload("call.err"),
+        model=objects.model, method="GET", path=payload("call.path"), error=payload("call.err"),
         elapsed_ms=1,
     )  # fmt: skip
-    subject = PreviewSubject.objects.create(
-        name=payload("subject"),
+    AstriaCall.objects.create(
+        prompt=prompt, method="POST", path=payload("pcall.path"), error=payload("pcall.err"),
+        elapsed_ms=1,
+    )  # fmt: skip
+    # A sample subject trained again after a failure (whose reason its model still keeps).
+    sample_model = factories.TrainedModelFactory(
+        owner=staff,
         selfie_set=factories.SelfieSetFactory(owner=staff, name=payload("staff.set")),
-        subject_class="woman",
         status="ready",
+        astria_id=4242,
+        trained_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=30),
         failure_reason=payload("subject.f"),
     )
-    preview = PackPreview.objects.create(pack=pack, subject=subject, requested_by=staff)
-    PreviewShot.objects.create(
-        preview=preview, template=payload("shot.t"), text=payload("shot.text"), num_images=1,
-        status="failed", failure_reason=payload("shot.fail"),
+    subject = PreviewSubject.objects.create(
+        name=payload("subject"), selfie_set=sample_model.selfie_set, model=sample_model
+    )
+    preview_row = factories.PhotoshootFactory(
+        owner=staff, model=sample_model, pack=pack, kind="preview", requested_by=staff, price=0,
+        status="ready",
     )  # fmt: skip
+    factories.PromptFactory(
+        photoshoot=preview_row, template=payload("shot.t"), text=payload("shot.text"),
+        num_images=1, status="failed", failure_reason=payload("shot.fail"),
+    )  # fmt: skip
+    preview = PackPreview.objects.get(pk=preview_row.pk)
     group = Group.objects.create(name=payload("group"))
     owner.groups.add(group)
     LogEntry.objects.log_actions(
@@ -198,8 +222,11 @@ def hostile(objects: Objects, staff: User) -> Hostile:  # noqa: F811
         Group: group,
         type(objects.selfie_set): objects.selfie_set,
         type(pack): pack,
-        Tune: objects.tune,
+        TrainedModel: objects.model,
+        Photoshoot: objects.photoshoot,
         type(prompt): prompt,
+        Pricing: Pricing.current(),
+        RefusedWord: RefusedWord.objects.create(word=payload("w")),
         PreviewSubject: subject,
         PackPreview: preview,
         apps.get_model("account", "EmailAddress"): owner.emailaddress_set.get(),
@@ -221,8 +248,8 @@ def _portal_kwargs(name: str, hostile: Hostile) -> dict[str, Any]:
     if name in OWNED:
         return OWNED[name][1](hostile.objects)
     extra = {
-        "packs:pack_detail": {"slug": hostile.objects.tune.pack.slug},
-        "packs:image": {"slug": hostile.objects.tune.pack.slug, "image": "cover"},
+        "packs:pack_detail": {"slug": hostile.objects.photoshoot.pack.slug},
+        "packs:image": {"slug": hostile.objects.photoshoot.pack.slug, "image": "cover"},
     }
     if name in extra:
         return extra[name]
@@ -314,13 +341,13 @@ def crawl(hostile: Hostile) -> Crawl:
     )  # fmt: skip
     # A message that quotes a pack's title (it is not for a woman).
     seen.send(
-        owner_client, reverse("tunes:tune_start"), "start a pack for men",
+        owner_client, reverse("tunes:photoshoot_start"), "start a pack for men",
         {"selfie_set": str(set_code), "pack": hostile.man_only_pack.slug, "start_token": "x"},
     )  # fmt: skip
-    # Admin's messages quote objects too: a failed tune's scenes are not retried alone.
+    # Admin's messages quote objects too: a failed photoshoot's scenes are not retried alone.
     seen.send(
-        staff_client, reverse("admin:tunes_tune_changelist"), "an admin action",
-        {"action": "retry_failed_scenes", "_selected_action": str(hostile.objects.tune.pk)},
+        staff_client, reverse("admin:tunes_photoshoot_changelist"), "an admin action",
+        {"action": "retry_failed_scenes", "_selected_action": str(hostile.objects.photoshoot.pk)},
     )  # fmt: skip
     # What is typed into allauth's forms comes back in them.
     seen.send(anonymous, reverse("account_login"), "login form", {"login": payload("f.login")})
@@ -348,19 +375,21 @@ def crawl(hostile: Hostile) -> Crawl:
 EXPECTED = {
     "uploads:set_detail": {"f.rename", "file"},
     "uploads:set_list": {"f.rename", "f.set"},
-    "tunes:tune_new": {"f.rename", "title", "desc"},
+    "tunes:photoshoot_new": {"f.rename", "title", "desc"},
     "packs:pack_list": {"title", "desc", "man.title"},
     "packs:pack_detail": {"title", "desc", "template"},
     "tunes:dashboard": {"title"},
-    "tunes:tune_detail": {"title", "fail"},
+    "tunes:photoshoot_detail": {"title", "fail"},
+    "tunes:models": {"f.rename", "m.fail"},
     "tunes:photo_detail": {"title"},
     "profile": {"f.first", "f.last", "email"},
     "admin:accounts_user_change": {"email", "f.first", "f.last", "reason", "f.reason", "group"},
     "admin:accounts_user_changelist": {"email", "f.first", "f.last"},
     "admin:uploads_selfieset_change": {"f.rename", "file", "email"},
     "admin:packs_pack_change": {"title", "desc", "template"},
-    "admin:tunes_tune_change": {"fail", "p.text", "p.fail", "call.path", "call.err", "email"},
-    "admin:tunes_prompt_change": {"p.template", "p.text", "p.fail"},
+    "admin:tunes_photoshoot_change": {"fail", "title", "p.text", "p.fail", "email"},
+    "admin:tunes_trainedmodel_change": {"m.fail", "f.rename", "call.path", "call.err", "email"},
+    "admin:tunes_prompt_change": {"p.template", "p.text", "p.fail", "pcall.path", "pcall.err"},
     "admin:studio_previewsubject_change": {"subject", "subject.f"},
     "admin:studio_packpreview_change": {"title", "subject", "shot.t", "shot.text", "shot.fail"},
     "admin:studio_packpreview_add": {"title", "subject"},
@@ -387,7 +416,8 @@ def test_no_page_runs_what_users_and_creatives_saved(hostile):
     everything = set().union(*(marks.shown for marks in seen.pages.values()))
     # Every payload stored was shown somewhere (else its field is not tested by any page).
     stored = {"set", "email", "reason", "file", "title", "desc", "template", "fail", "staff.set"}
-    stored |= {"p.template", "p.text", "p.fail", "call.path", "call.err", "subject"}
+    stored |= {"m.fail", "p.template", "p.text", "p.fail", "call.path", "call.err", "subject"}
+    stored |= {"pcall.path", "pcall.err", "w"}
     stored |= {"subject.f", "shot.t", "shot.text", "shot.fail", "group", "log", "man.title"}
     assert stored <= everything, stored - everything
 

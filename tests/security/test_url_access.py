@@ -74,6 +74,7 @@ OWNED: dict[str, tuple[list[str], Callable[[Objects], dict[str, Any]]]] = {
         ["post"],
         lambda o: {"code": o.selfie_set.code, "photo_code": o.selfie.code},
     ),
+    "tunes:model_idea": (["post"], lambda o: {"code": o.model.code}),
     "tunes:photoshoot_detail": (["get"], lambda o: {"code": o.photoshoot.code}),
     "tunes:photoshoot_status": (["get"], lambda o: {"code": o.photoshoot.code}),
     "tunes:photoshoot_zip": (["get"], lambda o: {"code": o.photoshoot.code}),
