@@ -30,8 +30,10 @@ class Fault(BaseModel):
     """Requests matching `method` and `path` (a regex on the path below /sandbox/astria) are
     slowed by `delay` seconds, then answered with `status` instead of their own answer. 500 and
     429 change nothing; 504 answers after the request has been processed and saved, as Astria's
-    gateway does. `times` limits how many requests it hits (None: every one); `rate` is the
-    chance that it hits one."""
+    gateway does. With `after`, the delay comes once the request has been processed and saved:
+    a client whose read timeout is shorter loses the answer to a create that was done, as when
+    a connection breaks after sending. `times` limits how many requests it hits (None: every
+    one); `rate` is the chance that it hits one."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +41,7 @@ class Fault(BaseModel):
     path: str = ".*"
     status: Literal[429, 500, 504] | None = None
     delay: float = Field(default=0, ge=0, le=120)
+    after: bool = False
     times: int | None = Field(default=None, ge=0)
     rate: float = Field(default=1, ge=0, le=1)
 

@@ -94,7 +94,7 @@ def _answer(
     if owner is None:
         return error(401, "Unauthorized: send Authorization: Bearer <your API key>")
     fault = control.fault_take(request.method, path)
-    if fault and fault.delay:
+    if fault and fault.delay and not fault.after:
         time.sleep(fault.delay)
     if fault and fault.status in (429, 500):
         message = "Too many requests" if fault.status == 429 else "Internal server error"
@@ -105,6 +105,8 @@ def _answer(
         return error(refused.status, refused.message)
     except Http404:
         return error(404, "Not found")
+    if fault and fault.delay and fault.after:
+        time.sleep(fault.delay)  # saved already: the answer comes too late for the client
     if fault and fault.status == 504:
         # Astria's gateway gives up at 30 s, but the work goes on and is saved.
         return error(504, "Gateway Timeout")

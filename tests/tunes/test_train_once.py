@@ -27,6 +27,15 @@ def posts(sandbox, path: str) -> int:
     return [(r["method"], r["path"]) for r in sandbox.requests_log()].count(("POST", path))
 
 
+def posts_settled(sandbox, path: str) -> int:
+    """`posts`, once the answers that a fault holds back 1.5 s have gone: the sandbox logs a
+    request when it answers it."""
+    import time
+
+    time.sleep(2)
+    return posts(sandbox, path)
+
+
 def prompts_at_astria(sandbox) -> list:
     return list(sandbox.client().prompts_list(FLUX))
 
@@ -329,7 +338,7 @@ def test_the_models_page_sends_an_idea_and_says_plainly_what_is_wrong(
         follow=True,
     )
     assert bad.status_code == 200
-    assert "Astria reads <…> as a tag" in [str(m) for m in bad.context["messages"]][0]
+    assert "Astria reads <…> as a tag" in next(str(m) for m in bad.context["messages"])
     good = client.post(
         f"/models/{model.code}/idea/",
         {"idea": "reading in a library", "num_images": "1", "start_token": str(uuid.uuid4())},
@@ -341,3 +350,54 @@ def test_the_models_page_sends_an_idea_and_says_plainly_what_is_wrong(
     assert client.get(f"/photoshoots/{shoot.code}/").status_code == 404
     other = client.post(f"/models/{model.code}/idea/", {"idea": "x", "num_images": "1"})
     assert other.status_code == 404
+
+
+def test_an_answer_lost_after_astria_saved_each_scene_leaves_one_prompt_per_scene(
+    portal, funded_owner, pack, settings
+):
+    # The client gives up reading after 0.5 s; the sandbox answers 1.5 s after saving.
+    settings.ASTRIA_READ_TIMEOUT = 0.5
+    portal.configure(
+        faults=[{"method": "POST", "path": f"^/tunes/{FLUX}/prompts$", "delay": 1.5, "after": True}]
+    )
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert posts_settled(portal, f"/tunes/{FLUX}/prompts") == 3
+    assert len(prompts_at_astria(portal)) == 3
+    assert photoshoot.photos.count() == 6
+
+
+def test_an_answer_lost_on_a_preview_scene_leaves_one_prompt_per_scene(
+    portal,
+    subject,  # noqa: F811
+    pack,
+    staff,
+    settings,
+):
+    settings.ASTRIA_READ_TIMEOUT = 0.5
+    portal.configure(
+        faults=[{"method": "POST", "path": f"^/tunes/{FLUX}/prompts$", "delay": 1.5, "after": True}]
+    )
+    preview = studio.preview_start(pack=pack, subject=subject, user=staff)
+
+    preview.refresh_from_db()
+    assert preview.status == "ready", preview.failure_reason
+    assert posts_settled(portal, f"/tunes/{FLUX}/prompts") == 3
+    assert len(prompts_at_astria(portal)) == 3
+
+
+def test_an_answer_lost_after_astria_saved_the_tune_trains_one_model(
+    portal, funded_owner, pack, settings
+):
+    settings.ASTRIA_READ_TIMEOUT = 0.5
+    portal.configure(
+        faults=[{"method": "POST", "path": "^/tunes$", "delay": 1.5, "after": True, "times": 1}]
+    )
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", photoshoot.failure_reason
+    assert posts_settled(portal, "/tunes") == 1
+    assert TrainedModel.objects.get().submit_attempts == 1
