@@ -1,4 +1,5 @@
-"""Results are copied only from allowed origins, following redirects only between them."""
+"""Results are copied only from allowed origins, following redirects only between them, into
+the folder of whoever the photoshoot's photos belong to."""
 
 from __future__ import annotations
 
@@ -61,3 +62,24 @@ def test_a_copy_for_an_earlier_attempt_at_the_scene_does_nothing(hosts):
     assert not Photo.objects.exists()
     assert photo_ingest(prompt_id=prompt.pk, index=0, url=url, astria_id=222) is not None
     assert Photo.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "folder"), [("customer", "photos"), ("preview", "previews")])
+def test_a_result_is_kept_in_its_photoshoots_folder(hosts, kind, folder):
+    from django.core.files.storage import storages
+
+    from tests import factories
+    from tunes.ingest import photo_ingest
+    from uploads.storage import owner_prefix
+
+    photoshoot = factories.PhotoshootFactory(kind=kind, status="generating")
+    prompt = factories.PromptFactory(photoshoot=photoshoot, status="submitted", astria_id=5)
+    photo = photo_ingest(prompt_id=prompt.pk, index=0, url=f"{hosts.url}/photo-0.jpeg")
+    assert photo is not None and photo.photoshoot == photoshoot
+    # A customer's photos are in their folder; a preview's in the studio's, for every creative.
+    owner = photoshoot.owner if kind == "customer" else None
+    assert photoshoot.storage_owner == owner
+    for name in (photo.image, photo.thumbnail):
+        assert name.startswith(f"{owner_prefix(owner)}/{folder}/")
+        assert storages["default"].exists(name)
