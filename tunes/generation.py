@@ -20,8 +20,10 @@ from packs.templating import TRIGGER_WORD, TemplateError, prompt_render
 from . import engine
 from .astria_log import calls_about
 from .callbacks import callback_url
-from .models import Prompt
+from .models import Photoshoot, Prompt
 from .photoshoots import photoshoot_finish_if_done, prompt_fail
+
+GENERATING_OR_READY = (Photoshoot.Status.GENERATING, Photoshoot.Status.READY)
 
 
 def prompt_submit(*, prompt_id: int) -> None:
@@ -36,8 +38,8 @@ def prompt_submit(*, prompt_id: int) -> None:
 def _prompt_post(prompt_id: int) -> None:
     prompt = Prompt.objects.select_related("photoshoot__model").get(pk=prompt_id)
     model = prompt.photoshoot.model
-    if model.astria_id is None:  # scenes are sent once their model is trained: never None
-        return
+    if prompt.photoshoot.status not in GENERATING_OR_READY or model.astria_id is None:
+        return  # a stray copy of the task: scenes are sent once their model is trained
     try:
         text = prompt_render(
             prompt.template,
