@@ -2,18 +2,31 @@
 portrait` (1504950: another customer's tune) and the preview rendered that customer's face.
 
 Everything Astria reads as more than words is refused when a template is saved (the admin
-form) and again when a prompt's text is built (photoshoots and previews), and the text sent
-names exactly one LoRA: the photoshoot's own."""
+form), when a customer sends their own idea, and again when a scene's text is built as it is
+sent (photoshoots and previews alike), and the text sent names exactly one LoRA: the
+photoshoot's model's own."""
 
 from __future__ import annotations
 
-import pytest
+import uuid
+from datetime import timedelta
 
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.credits import credits_grant
 from accounts.models import CreditEntry
 from packs.models import PackPrompt
-from packs.templating import TemplateError, prompt_render, prompt_text_check, template_check
+from packs.templating import (
+    TemplateError,
+    idea_check,
+    prompt_render,
+    prompt_text_check,
+    template_check,
+)
 from studio import services as studio
-from studio.models import PackPreview, PreviewShot
+from studio.models import PackPreview
 from tests import factories
 from tests.admin_forms import admin_form_data
 from tests.tunes.conftest import (  # noqa: F401 - fixtures used here
@@ -25,7 +38,8 @@ from tests.tunes.conftest import (  # noqa: F401 - fixtures used here
     sandbox,
     start,
 )
-from tunes.models import Prompt, Tune
+from tunes.models import Photoshoot, Prompt
+from tunes.photoshoots import Scene, photoshoot_create
 
 STOLEN_FACE = "<lora:1504950:1> {subject} as a Van Gogh portrait"
 
@@ -134,29 +148,36 @@ def test_the_pack_editor_refuses_a_new_prompt_with_a_flag(client, creative):
 
 def test_a_photoshoot_never_sends_a_template_saved_before_the_rules(portal, funded_owner, pack):  # noqa: F811
     """A template already in the database (saved before these rules, or written around the
-    form) fails its own scene with a refund; the others run on the photoshoot's LoRA only."""
+    form) fails its own scene with a refund; the others run on the model's LoRA only."""
     bad = pack.prompts.order_by("order").first()
     PackPrompt.objects.filter(pk=bad.pk).update(template=STOLEN_FACE)
     selfie_set = ready_selfie_set(funded_owner)
 
-    tune = start(funded_owner, selfie_set, pack)
+    photoshoot = start(funded_owner, selfie_set, pack)
 
-    tune.refresh_from_db()
-    assert tune.status == Tune.Status.READY, tune.failure_reason
-    refused = Prompt.objects.get(tune=tune, template=STOLEN_FACE)
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == Photoshoot.Status.READY, photoshoot.failure_reason
+    refused = Prompt.objects.get(photoshoot=photoshoot, template=STOLEN_FACE)
     assert refused.status == Prompt.Status.FAILED
     assert refused.astria_id is None
     assert refused.failure_reason.startswith("This scene's prompt was refused: Remove < and >")
-    sent = list(
-        Prompt.objects.filter(tune=tune).exclude(pk=refused.pk).values_list("text", flat=True)
-    )
+    sent = list(photoshoot.prompts.exclude(pk=refused.pk).values_list("text", flat=True))
+    assert_own_lora_only(sent, photoshoot.model.astria_id)
+    assert CreditEntry.objects.filter(user=funded_owner, kind="refund").count() == 1
+    assert prompt_posts(portal) == 2
+
+
+def prompt_posts(portal) -> int:  # noqa: F811
+    """How many scenes were sent to Astria (its lookups, by GET, send nothing)."""
+    log = [(r["method"], r["path"]) for r in portal.requests_log()]
+    return log.count(("POST", "/tunes/1504944/prompts"))
+
+
+def assert_own_lora_only(sent: list[str], astria_id: int | None) -> None:
     assert len(sent) == 2
     assert all(text.count("<lora:") == 1 for text in sent)
-    assert all(text.startswith(f"<lora:{tune.astria_id}:1> ") for text in sent)
+    assert all(text.startswith(f"<lora:{astria_id}:1> ") for text in sent)
     assert "1504950" not in " ".join(sent)
-    assert CreditEntry.objects.filter(user=funded_owner, kind="refund").count() == 1
-    posted = [r for r in portal.requests_log() if r["path"] == "/tunes/1504944/prompts"]
-    assert len(posted) == 2
 
 
 def test_a_preview_refuses_a_pack_with_such_a_template(portal, staff, pack):  # noqa: F811
@@ -172,27 +193,40 @@ def test_a_preview_refuses_a_pack_with_such_a_template(portal, staff, pack):  # 
     assert not PackPreview.objects.exists()
 
 
-def test_a_preview_shot_saved_before_the_rules_is_never_sent(portal, staff, pack):  # noqa: F811
-    """The text is checked again when it is sent, not only when it was rendered."""
+def test_a_preview_scene_saved_before_the_rules_is_never_sent(portal, staff, pack):  # noqa: F811
+    """A preview's scenes are rendered and checked as they are sent, as a customer's are: a
+    preview started before the rules (preview_start checks them now) sends its clean scenes
+    on the subject's LoRA alone and never the copied template."""
     from tests.studio.conftest import subject_for
 
     subject = subject_for(staff)
-    preview = studio.preview_start(pack=pack, subject=subject, user=staff)
-    shot = preview.shots.order_by("order").first()
-    PreviewShot.objects.filter(pk=shot.pk).update(
-        status=PreviewShot.Status.WAITING, text=f"<lora:{subject.astria_id}:1> <lora:1504950:1> x"
+    model = subject.model
+    PackPrompt.objects.filter(pk=pack.prompts.order_by("order").first().pk).update(
+        template=STOLEN_FACE
     )
-    sent_before = len(portal.requests_log())
+    before = prompt_posts(portal)
 
-    assert studio.shot_submit(shot_id=shot.pk) is False
+    with transaction.atomic():
+        preview = photoshoot_create(
+            owner=model.owner,
+            model=model,
+            pack=pack,
+            scenes=[Scene.of(p) for p in pack.prompts_for(model.subject_class)],
+            price=0,
+            kind=Photoshoot.Kind.PREVIEW,
+            requested_by=staff,
+        )
 
-    shot.refresh_from_db()
-    assert shot.status == PreviewShot.Status.FAILED
-    assert shot.failure_reason.startswith("This prompt was refused: The text must name exactly")
-    assert len(portal.requests_log()) == sent_before
+    refused = preview.prompts.get(template=STOLEN_FACE)
+    assert refused.status == Prompt.Status.FAILED
+    assert refused.astria_id is None
+    assert refused.failure_reason.startswith("This scene's prompt was refused: Remove < and >")
+    sent = list(preview.prompts.exclude(pk=refused.pk).values_list("text", flat=True))
+    assert_own_lora_only(sent, model.astria_id)
+    assert prompt_posts(portal) - before == 2
 
 
-def test_the_text_sent_is_its_own_tunes_lora_and_plain_words():
+def test_the_text_sent_is_its_own_models_lora_and_plain_words():
     prompt_text_check("<lora:42:1> ohwx man in a suit", tune_id=42)
 
 
@@ -208,3 +242,41 @@ def test_the_text_sent_is_its_own_tunes_lora_and_plain_words():
 def test_any_other_text_is_not_sent(text, tune_id):
     with pytest.raises(TemplateError):
         prompt_text_check(text, tune_id=tune_id)
+
+
+# --- The customer's own idea ------------------------------------------------------------------
+
+
+def idea_of(template: str) -> str:
+    """A template as a customer would type it: their words, without the {subject} slot."""
+    return template.replace("{subject}", "me")
+
+
+@pytest.mark.parametrize("template", ASTRIA_SYNTAX)
+def test_it_refuses_every_astria_syntax_in_an_own_idea(template):
+    with pytest.raises(TemplateError):
+        idea_check(idea_of(template), refused_words=[])
+
+
+@pytest.mark.django_db
+def test_an_idea_naming_another_customers_lora_starts_nothing_and_costs_nothing(client, owner):
+    model = factories.TrainedModelFactory(
+        owner=owner,
+        status="ready",
+        astria_id=4242,
+        trained_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    credits_grant(user=owner, amount=20, reason="Test credits")
+    client.force_login(owner)
+
+    response = client.post(
+        f"/models/{model.code}/idea/",
+        {"idea": idea_of(STOLEN_FACE), "num_images": "2", "start_token": str(uuid.uuid4())},
+        follow=True,
+    )
+
+    assert "Remove &lt; and &gt;: Astria reads &lt;…&gt; as a tag" in response.content.decode()
+    assert not Photoshoot.objects.exists()
+    assert not Prompt.objects.exists()
+    assert CreditEntry.objects.filter(user=owner).count() == 1  # the grant alone
