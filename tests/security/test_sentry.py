@@ -26,8 +26,8 @@ from storages.backends.s3 import S3Storage
 from operations.sentry import sentry_init
 from tests import factories
 from tests.conftest import BASE_DIR, subprocess_env
-from tunes import services, tasks, views
-from tunes.models import Tune
+from tunes import callbacks, tasks, training
+from tunes.models import TrainedModel
 from uploads.storage import new_key, private_url
 
 pytestmark = pytest.mark.django_db
@@ -74,13 +74,17 @@ def sentry(settings: Any) -> Iterator[Kept]:
 
 
 @pytest.fixture
-def tune(owner) -> Tune:
+def model(owner) -> TrainedModel:
     owner.email = CUSTOMER
     owner.save()
-    tune = factories.TuneFactory(owner=owner, status=Tune.Status.TRAINING, astria_id=4242)
-    tune.callback_secret_hash = services.secret_hash(services.callback_secret("tune", tune.code))
-    tune.save()
-    return tune
+    model = factories.TrainedModelFactory(
+        owner=owner, status=TrainedModel.Status.TRAINING, astria_id=4242
+    )
+    model.callback_secret_hash = callbacks.secret_hash(
+        callbacks.callback_secret("tune", model.code)
+    )
+    model.save()
+    return model
 
 
 @pytest.fixture
@@ -108,9 +112,9 @@ def failing(*, callback_url: str, signed: dict[str, str]) -> Exception:
     )
 
 
-def secrets_of(tune: Tune, signed: dict[str, str]) -> list[str]:
+def secrets_of(model: TrainedModel, signed: dict[str, str]) -> list[str]:
     return [
-        services.callback_secret("tune", tune.code),
+        callbacks.callback_secret("tune", model.code),
         API_KEY,
         django_settings.SECRET_KEY,
         signed["signature"],
@@ -124,19 +128,19 @@ def secrets_of(tune: Tune, signed: dict[str, str]) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_every_secret_of_a_failing_callback_out_of_the_event(
-    sentry, tune, signed_urls, monkeypatch, live_server
+    sentry, model, signed_urls, monkeypatch, live_server
 ):
     def body_read(request: Any, root: str) -> dict[str, Any]:
         # Locals as a careless function holds them: each must be scrubbed from the frame.
         callback_url = request.build_absolute_uri()
-        customer_email = tune.owner.email  # noqa: F841
+        customer_email = model.owner.email  # noqa: F841
         key_in_use = django_settings.ASTRIA_API_KEY  # noqa: F841
         account_password = FORM_PASSWORD  # noqa: F841
         photo_url = signed_urls["s3"]  # noqa: F841
         raise failing(callback_url=callback_url, signed=signed_urls)
 
-    monkeypatch.setattr(views, "_callback_body", body_read)
-    path = services.callback_url("tune", tune.code).removeprefix(django_settings.PUBLIC_BASE_URL)
+    monkeypatch.setattr(callbacks, "_callback_body", body_read)
+    path = callbacks.callback_url("tune", model.code).removeprefix(django_settings.PUBLIC_BASE_URL)
     body = {"tune": {"id": 4242, "callback": f"{live_server.url}{path}", "user_email": CUSTOMER}}
 
     # A real request to a real server: the SDK sees the URL, query string and headers too.
@@ -153,39 +157,39 @@ def test_it_keeps_every_secret_of_a_failing_callback_out_of_the_event(
     assert exception["type"] == "RuntimeError"
     assert exception["value"].startswith("could not handle")
     request = event["request"]
-    assert request["url"] == f"{live_server.url}/callbacks/astria/tune/{tune.code}/"
+    assert request["url"] == f"{live_server.url}/callbacks/astria/tune/{model.code}/"
     assert request["data"]["tune"]["id"] == 4242
     assert "Authorization" in request["headers"]
     frame = exception["stacktrace"]["frames"][-1]
     assert frame["function"] == "body_read"
     assert {"callback_url", "customer_email", "photo_url"} <= set(frame["vars"])
     text = sentry.text()
-    for secret in secrets_of(tune, signed_urls):
+    for secret in secrets_of(model, signed_urls):
         assert secret not in text, secret
 
 
 def test_it_keeps_every_secret_of_a_failing_task_out_of_the_event(
-    sentry, tune, signed_urls, monkeypatch
+    sentry, model, signed_urls, monkeypatch
 ):
-    def sync(*, tune_id: int) -> None:
-        callback_url = services.callback_url("tune", tune.code)
+    def sync(*, model_id: int) -> None:
+        callback_url = callbacks.callback_url("tune", model.code)
         raise failing(callback_url=callback_url, signed=signed_urls)
 
-    monkeypatch.setattr(services, "tune_sync", sync)
+    monkeypatch.setattr(training, "model_sync", sync)
 
     with pytest.raises(RuntimeError):
-        tasks.tune_sync.delay(tune.pk)
+        tasks.model_sync.delay(model.pk)
 
     [event] = sentry.events()
     [exception] = event["exception"]["values"]
     assert exception["type"] == "RuntimeError"
     assert exception["mechanism"]["type"] == "celery"
-    assert event["extra"]["celery-job"]["task_name"] == "tunes.tasks.tune_sync"
+    assert event["extra"]["celery-job"]["task_name"] == "tunes.tasks.model_sync"
     assert any(
         "callback_url" in frame.get("vars", {}) for frame in exception["stacktrace"]["frames"]
     )
     text = sentry.text()
-    for secret in secrets_of(tune, signed_urls):
+    for secret in secrets_of(model, signed_urls):
         assert secret not in text, secret
 
 
