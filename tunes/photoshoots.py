@@ -106,6 +106,11 @@ def _start(
     with transaction.atomic():
         # One start at a time per set: two at once must not train two models.
         SelfieSet.objects.select_for_update().filter(pk=selfie_set.pk).first()
+        # The same form sent twice at once: the request that held the lock made it, and its
+        # model changed the price this one would see.
+        existing = Photoshoot.objects.filter(start_token=start_token, owner=user).first()
+        if existing:
+            return existing
         offer = quote(selfie_set=selfie_set, pack=pack)
         if price_seen is not None and price_seen != offer.price:
             raise CannotStart(_price_changed(offer))
