@@ -26,8 +26,8 @@ from accounts.models import CreditEntry, User
 from tests import factories
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
 from tests.tunes.conftest import pack, portal, ready_selfie_set  # noqa: F401 - fixtures
-from tunes import services
-from tunes.models import Prompt, Tune
+from tunes import photoshoots
+from tunes.models import Photoshoot, Prompt, TrainedModel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -85,32 +85,71 @@ def one_start_of_credit(portal, owner, pack, settings):  # noqa: F811
 def test_parallel_starts_with_credit_for_one_start_one(owner, pack, one_start_of_credit):  # noqa: F811
     selfie_set = one_start_of_credit
     clients = [signed_in(owner) for _ in range(8)]
-    form = {"selfie_set": str(selfie_set.code), "pack": pack.slug}
+    form = {"selfie_set": str(selfie_set.code), "pack": pack.slug, "price": str(pack.price)}
 
-    def start(client: Client) -> Callable[[], Any]:
-        return lambda: client.post("/tunes/start/", {**form, "start_token": str(uuid.uuid4())})
-
-    responses = at_once([start(client) for client in clients])
+    responses = at_once([start_form(client, form) for client in clients])
     no_errors(responses)
     assert all(r.status_code == 302 for r in responses), [r.status_code for r in responses]
-    started = [
-        r for r in responses if r["Location"].startswith("/tunes/") and "new" not in r["Location"]
-    ]
-    assert len(started) == 1
-    assert Tune.objects.filter(owner=owner).count() == 1
+    assert len(started(responses)) == 1
+    assert Photoshoot.objects.filter(owner=owner).count() == 1
+    assert TrainedModel.objects.filter(owner=owner).count() == 1
     assert CreditEntry.objects.filter(user=owner, kind="debit").count() == 1
     assert balance_of(owner) == pack.price // 2
+
+
+def start_form(client: Client, form: dict[str, str]) -> Callable[[], Any]:
+    """The start form as one page shows it: its own token, the price it showed."""
+    return lambda: client.post("/photoshoots/start/", {**form, "start_token": str(uuid.uuid4())})
+
+
+def started(responses: list[Any]) -> list[Any]:
+    """The answers that went on to a photoshoot's page (the others back to the form)."""
+    return [
+        r
+        for r in responses
+        if r["Location"].startswith("/photoshoots/") and "new" not in r["Location"]
+    ]
+
+
+def test_parallel_first_starts_on_a_set_train_one_model(owner, pack, one_start_of_credit):  # noqa: F811
+    """Pages opened before the set had a model all show the price with training: the first
+    start trains the model; the others, priced lower on it now, start nothing and charge
+    nothing, however much credit there is."""
+    selfie_set = one_start_of_credit
+    credits_grant(user=owner, amount=10 * pack.price, reason="Enough for many")
+    form = {"selfie_set": str(selfie_set.code), "pack": pack.slug, "price": str(pack.price)}
+    clients = [signed_in(owner) for _ in range(8)]
+
+    responses = at_once([start_form(client, form) for client in clients])
+
+    no_errors(responses)
+    assert len(started(responses)) == 1
+    [model] = TrainedModel.objects.filter(selfie_set=selfie_set)
+    [photoshoot] = Photoshoot.objects.filter(owner=owner)
+    assert (photoshoot.model, photoshoot.price, photoshoot.with_training) == (
+        model,
+        pack.price,
+        True,
+    )
+    assert CreditEntry.objects.filter(user=owner, kind="debit").count() == 1
+    assert balance_of(owner) == 11 * pack.price + pack.price // 2 - pack.price
 
 
 def test_the_same_start_sent_in_parallel_starts_one(owner, pack, one_start_of_credit):  # noqa: F811
     selfie_set = one_start_of_credit
     credits_grant(user=owner, amount=10 * pack.price, reason="Enough for many")
-    form = {"selfie_set": str(selfie_set.code), "pack": pack.slug, "start_token": str(uuid.uuid4())}
+    form = {
+        "selfie_set": str(selfie_set.code),
+        "pack": pack.slug,
+        "price": str(pack.price),
+        "start_token": str(uuid.uuid4()),
+    }
     clients = [signed_in(owner) for _ in range(8)]
-    responses = at_once([lambda c=c: c.post("/tunes/start/", form) for c in clients])
+    responses = at_once([lambda c=c: c.post("/photoshoots/start/", form) for c in clients])
     no_errors(responses)
-    tune = Tune.objects.get(owner=owner)  # one, whatever each request saw
-    assert {r["Location"] for r in responses} == {f"/tunes/{tune.code}/"}
+    photoshoot = Photoshoot.objects.get(owner=owner)  # one, whatever each request saw
+    assert {r["Location"] for r in responses} == {f"/photoshoots/{photoshoot.code}/"}
+    assert TrainedModel.objects.filter(owner=owner).count() == 1
     assert CreditEntry.objects.filter(user=owner, kind="debit").count() == 1
     assert balance_of(owner) == 10 * pack.price + pack.price // 2
 
@@ -157,30 +196,34 @@ def test_parallel_grants_and_takes_all_land_in_the_ledger(owner, staff, other_us
 # --- Refunds ------------------------------------------------------------------------------------
 
 
-def started_tune(owner: User, *, price: int = 9, scenes: int = 3) -> Tune:
-    """A tune paid for and under way at Astria: each scene submitted, none finished."""
-    tune = factories.TuneFactory(owner=owner, price=price, status="generating")
+def started_photoshoot(owner: User, *, price: int = 9, scenes: int = 3) -> Photoshoot:
+    """A photoshoot paid for and under way at Astria: each scene submitted, none finished."""
+    photoshoot = factories.PhotoshootFactory(owner=owner, price=price, status="generating")
     for order in range(scenes):
-        factories.PromptFactory(tune=tune, order=order, num_images=2, status="submitted")
-    credits_debit(user=owner, amount=price, reason="Photoshoot", cause=tune)
-    return tune
+        factories.PromptFactory(
+            photoshoot=photoshoot, order=order, num_images=2, status="submitted"
+        )
+    credits_debit(user=owner, amount=price, reason="Photoshoot", cause=photoshoot)
+    return photoshoot
 
 
-def refunds_for(tune: Tune) -> int:
-    prompts = list(tune.prompts.values_list("pk", flat=True))
-    entries = CreditEntry.objects.filter(kind="refund", user=tune.owner)
-    of_tune = entries.filter(cause_type__model="tune", cause_id=tune.pk)
+def refunds_for(photoshoot: Photoshoot) -> int:
+    prompts = list(photoshoot.prompts.values_list("pk", flat=True))
+    entries = CreditEntry.objects.filter(kind="refund", user=photoshoot.owner)
+    of_photoshoot = entries.filter(cause_type__model="photoshoot", cause_id=photoshoot.pk)
     of_prompts = entries.filter(cause_type__model="prompt", cause_id__in=prompts)
-    return sum(e.amount for e in [*of_tune, *of_prompts])
+    return sum(e.amount for e in [*of_photoshoot, *of_prompts])
 
 
 def test_one_cause_refunded_from_many_threads_is_refunded_once(owner):
     credits_grant(user=owner, amount=9, reason="Gift")
-    tune = started_tune(owner, price=9)
+    photoshoot = started_photoshoot(owner, price=9)
     assert balance_of(owner) == 0
 
     def refund() -> bool:
-        return credits_refund(user=owner, amount=tune.price, reason="Failed", cause=tune)
+        return credits_refund(
+            user=owner, amount=photoshoot.price, reason="Failed", cause=photoshoot
+        )
 
     given = at_once([refund] * 10)
     no_errors(given)
@@ -189,19 +232,23 @@ def test_one_cause_refunded_from_many_threads_is_refunded_once(owner):
 
 
 def test_a_failing_photoshoot_and_its_scenes_refund_the_price_once_between_them(owner):
-    """The tune fails (a deadline, staff's "mark failed") while its scenes fail one by one
-    (Astria's answers): in every order, the refunds add up to the price, never more."""
+    """The photoshoot fails (a deadline, staff's "mark failed") while its scenes fail one by
+    one (Astria's answers): in every order, the refunds add up to the price, never more."""
     credits_grant(user=owner, amount=45, reason="Gift")
-    tunes = [started_tune(owner) for _ in range(5)]
+    shoots = [started_photoshoot(owner) for _ in range(5)]
     calls: list[Callable[[], Any]] = []
-    for tune in tunes:
-        calls += [lambda t=tune: services.tune_fail(tune_id=t.pk, reason="Stopped")] * 2
-        for prompt in tune.prompts.all():
-            calls += [lambda p=prompt: services.prompt_fail(prompt_id=p.pk, reason="Refused")] * 2
+    for shoot in shoots:
+        calls += [
+            lambda s=shoot: photoshoots.photoshoot_fail(photoshoot_id=s.pk, reason="Stopped")
+        ] * 2
+        for prompt in shoot.prompts.all():
+            calls += [
+                lambda p=prompt: photoshoots.prompt_fail(prompt_id=p.pk, reason="Refused")
+            ] * 2
     no_errors(at_once(calls))
-    for tune in tunes:
-        tune.refresh_from_db()
-        assert tune.status == "failed"
-        assert not tune.prompts.exclude(status=Prompt.Status.FAILED).exists()
-        assert refunds_for(tune) == tune.price, f"tune {tune.pk} refunded {refunds_for(tune)}"
+    for shoot in shoots:
+        shoot.refresh_from_db()
+        assert shoot.status == "failed"
+        assert not shoot.prompts.exclude(status=Prompt.Status.FAILED).exists()
+        assert refunds_for(shoot) == shoot.price, f"{shoot.pk} refunded {refunds_for(shoot)}"
     assert balance_of(owner) == 45
