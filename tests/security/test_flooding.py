@@ -32,21 +32,21 @@ from tests import factories
 from tests.conftest import wait_until
 from tests.images import photo_bytes
 from tests.uploads.conftest import upload, upload_start
-from tunes.models import Prompt, Tune
+from tunes.models import Photoshoot, Prompt
 from uploads.models import Selfie, SelfieSet
 
 WINDOW = 3600  # seconds: every limit below is "2 in an hour", far longer than any test runs
 RATE = "2/h"
 
 
-def ready_tune(owner: Any, photos: int) -> Tune:
+def ready_photoshoot(owner: Any, photos: int) -> Photoshoot:
     """A finished photoshoot with `photos` stored photos (no Astria needed to zip them)."""
-    tune = factories.TuneFactory(owner=owner, status=Tune.Status.READY)
-    prompt = factories.PromptFactory(tune=tune, status=Prompt.Status.DONE)
+    photoshoot = factories.PhotoshootFactory(owner=owner, status=Photoshoot.Status.READY)
+    prompt = factories.PromptFactory(photoshoot=photoshoot, status=Prompt.Status.DONE)
     for index in range(photos):
         photo = factories.PhotoFactory(prompt=prompt, index=index)
         storages["default"].save(photo.image, ContentFile(photo_bytes((64, 64), seed=index)))
-    return tune
+    return photoshoot
 
 
 @pytest.fixture
@@ -85,9 +85,9 @@ def test_thirty_parallel_zip_requests_for_a_large_gallery_queue_one_build(
 ):
     settings.ZIP_INLINE_MAX_PHOTOS = 2
     settings.ZIP_RATE = "1000/m"  # the per-user limit is not what this test is about
-    tune = ready_tune(owner, photos=3)
+    photoshoot = ready_photoshoot(owner, photos=3)
     cookies = session_cookie(client, owner)
-    url = f"{live_server.url}/tunes/{tune.code}/photos.zip"
+    url = f"{live_server.url}/photoshoots/{photoshoot.code}/photos.zip"
     barrier = threading.Barrier(30)
 
     def ask(_: int) -> int:
@@ -98,9 +98,9 @@ def test_thirty_parallel_zip_requests_for_a_large_gallery_queue_one_build(
         statuses = list(pool.map(ask, range(30)))
 
     assert statuses == [202] * 30  # every one is told the zip is on its way
-    assert published.count("tunes.tasks.tune_zip_build") == 1
-    tune.refresh_from_db()
-    assert tune.zip_claimed_at is not None
+    assert published.count("tunes.tasks.zip_build") == 1
+    photoshoot.refresh_from_db()
+    assert photoshoot.zip_claimed_at is not None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -109,40 +109,42 @@ def test_a_build_that_ends_lets_go_and_a_lapsed_claim_is_taken_again(
 ):
     settings.ZIP_INLINE_MAX_PHOTOS = 2
     settings.ZIP_RATE = "1000/m"
-    tune = ready_tune(owner, photos=3)
+    photoshoot = ready_photoshoot(owner, photos=3)
     client.force_login(owner)
-    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
-    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
-    assert published.count("tunes.tasks.tune_zip_build") == 1
+    assert client.get(f"/photoshoots/{photoshoot.code}/photos.zip").status_code == 202
+    assert client.get(f"/photoshoots/{photoshoot.code}/photos.zip").status_code == 202
+    assert published.count("tunes.tasks.zip_build") == 1
 
     # The worker that took it was killed: once the claim is older than any task may run, the
     # page that is still waiting queues the build again.
     long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
-    Tune.objects.filter(pk=tune.pk).update(zip_claimed_at=long_ago)
-    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
-    assert published.count("tunes.tasks.tune_zip_build") == 2
+    Photoshoot.objects.filter(pk=photoshoot.pk).update(zip_claimed_at=long_ago)
+    assert client.get(f"/photoshoots/{photoshoot.code}/photos.zip").status_code == 202
+    assert published.count("tunes.tasks.zip_build") == 2
 
     # The build itself (run here, in this process) ends the claim and leaves a file.
-    from tunes.tasks import tune_zip_build
+    from tunes.tasks import zip_build
 
-    tune_zip_build.apply(args=[tune.pk])
-    tune.refresh_from_db()
-    assert tune.zip_file and tune.zip_claimed_at is None
-    assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 200
-    assert published.count("tunes.tasks.tune_zip_build") == 2
+    zip_build.apply(args=[photoshoot.pk])
+    photoshoot.refresh_from_db()
+    assert photoshoot.zip_file and photoshoot.zip_claimed_at is None
+    assert client.get(f"/photoshoots/{photoshoot.code}/photos.zip").status_code == 200
+    assert published.count("tunes.tasks.zip_build") == 2
 
 
 @pytest.mark.django_db
 def test_a_build_that_fails_lets_go_of_its_claim(owner):
-    from tunes import services
+    from tunes import zips
 
-    tune = ready_tune(owner, photos=1)
-    storages["default"].delete(tune.photos.get().image)  # its photo went missing
-    Tune.objects.filter(pk=tune.pk).update(zip_claimed_at=timezone.now())
+    photoshoot = ready_photoshoot(owner, photos=1)
+    storages["default"].delete(photoshoot.photos.get().image)  # its photo went missing
+    Photoshoot.objects.filter(pk=photoshoot.pk).update(zip_claimed_at=timezone.now())
     with pytest.raises(FileNotFoundError):
-        services.tune_zip_build(tune_id=tune.pk)
-    tune.refresh_from_db()
-    assert tune.zip_claimed_at is None and not tune.zip_file  # the next request may try again
+        zips.zip_build(photoshoot_id=photoshoot.pk)
+    photoshoot.refresh_from_db()
+    assert (
+        photoshoot.zip_claimed_at is None and not photoshoot.zip_file
+    )  # the next request may try again
 
 
 # --- Per-user rates ----------------------------------------------------------------------------
@@ -177,30 +179,32 @@ def window_end(user: Any, action: str) -> None:
 @pytest.mark.django_db
 def test_zips_are_limited_per_user(client, owner, other_user, settings):
     settings.ZIP_RATE = RATE
-    mine, theirs = ready_tune(owner, photos=1), ready_tune(other_user, photos=1)
+    mine, theirs = ready_photoshoot(owner, photos=1), ready_photoshoot(other_user, photos=1)
     client.force_login(owner)
     for _ in range(2):
-        assert client.get(f"/tunes/{mine.code}/photos.zip").status_code == 200
-    refused(client.get(f"/tunes/{mine.code}/photos.zip"), f"You have asked for many zips {WAIT}")
+        assert client.get(f"/photoshoots/{mine.code}/photos.zip").status_code == 200
+    refused(
+        client.get(f"/photoshoots/{mine.code}/photos.zip"), f"You have asked for many zips {WAIT}"
+    )
 
     client.force_login(other_user)
-    assert client.get(f"/tunes/{theirs.code}/photos.zip").status_code == 200
+    assert client.get(f"/photoshoots/{theirs.code}/photos.zip").status_code == 200
 
     window_end(owner, "zip")
     client.force_login(owner)
-    assert client.get(f"/tunes/{mine.code}/photos.zip").status_code == 200
+    assert client.get(f"/photoshoots/{mine.code}/photos.zip").status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
 def test_waiting_for_a_zip_does_not_count_against_the_limit(client, owner, settings, published):
     settings.ZIP_INLINE_MAX_PHOTOS = 2
     settings.ZIP_RATE = RATE
-    tune = ready_tune(owner, photos=3)
+    photoshoot = ready_photoshoot(owner, photos=3)
     client.force_login(owner)
     # The waiting page refreshes itself every few seconds while the worker builds.
     for _ in range(5):
-        assert client.get(f"/tunes/{tune.code}/photos.zip").status_code == 202
-    assert published.count("tunes.tasks.tune_zip_build") == 1
+        assert client.get(f"/photoshoots/{photoshoot.code}/photos.zip").status_code == 202
+    assert published.count("tunes.tasks.zip_build") == 1
 
 
 @pytest.mark.django_db
@@ -289,8 +293,13 @@ def test_photoshoot_starts_are_limited_per_user(client, owner, other_user, setti
 
     def start(user: Any) -> Any:
         selfie_set = factories.SelfieSetFactory(owner=user)
-        form = {"selfie_set": str(selfie_set.code), "pack": pack.slug, "start_token": uuid.uuid4()}
-        return client.post("/tunes/start/", form)
+        form = {
+            "selfie_set": str(selfie_set.code),
+            "pack": pack.slug,
+            "price": pack.price,
+            "start_token": uuid.uuid4(),
+        }
+        return client.post("/photoshoots/start/", form)
 
     client.force_login(owner)
     for _ in range(2):
