@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from tests import factories
 from tests.images import photo_bytes
 from tests.tunes.conftest import ready_selfie_set
-from tunes.models import CallbackEvent, Prompt, Tune
-from tunes.services import callback_secret, secret_hash
+from tunes.callbacks import callback_secret, secret_hash
+from tunes.models import CallbackEvent, Photoshoot, Prompt, TrainedModel
 from uploads import services as uploads
 from uploads.models import Selfie
 
@@ -42,21 +42,25 @@ BODIES = st.one_of(
 
 
 @pytest.fixture
-def tune() -> Tune:
-    tune = factories.TuneFactory(status="training", astria_id=4242)
-    Tune.objects.filter(pk=tune.pk).update(
-        callback_secret_hash=secret_hash(callback_secret("tune", tune.code))
+def photoshoot() -> Photoshoot:
+    """A model at Astria training, and a scene of a photoshoot on it being generated (both
+    kinds of callback have an object to be about)."""
+    model = factories.TrainedModelFactory(status="training", astria_id=4242)
+    TrainedModel.objects.filter(pk=model.pk).update(
+        callback_secret_hash=secret_hash(callback_secret("tune", model.code))
     )
-    prompt = factories.PromptFactory(tune=tune, status="submitted", astria_id=777)
+    photoshoot = factories.PhotoshootFactory(owner=model.owner, model=model, status="generating")
+    prompt = factories.PromptFactory(photoshoot=photoshoot, status="submitted", astria_id=777)
     Prompt.objects.filter(pk=prompt.pk).update(
         callback_secret_hash=secret_hash(callback_secret("prompt", prompt.code))
     )
-    return tune
+    return photoshoot
 
 
-def _state(tune: Tune) -> tuple[object, ...]:
+def _state() -> tuple[object, ...]:
     return (
-        list(Tune.objects.values_list("status", "astria_id")),
+        list(TrainedModel.objects.values_list("status", "astria_id")),
+        list(Photoshoot.objects.values_list("status")),
         list(Prompt.objects.values_list("status", "astria_id")),
         CallbackEvent.objects.count(),
     )
@@ -71,9 +75,9 @@ def _state(tune: Tune) -> tuple[object, ...]:
     content_type=st.sampled_from(["application/json", "text/plain", "multipart/form-data"]),
 )
 def test_callbacks_answer_garbage_with_a_4xx_and_change_nothing(
-    client, tune, kind, right_secret, secret, body, content_type
+    client, photoshoot, kind, right_secret, secret, body, content_type
 ):
-    target = tune if kind == "tune" else tune.prompts.get()
+    target = photoshoot.model if kind == "tune" else photoshoot.prompts.get()
     if right_secret:
         secret = callback_secret(kind, target.code)
         # The one body that is not garbage names the object's own id; keep to garbage.
@@ -85,14 +89,14 @@ def test_callbacks_answer_garbage_with_a_4xx_and_change_nothing(
             inner = parsed.get(kind) if isinstance(parsed.get(kind), dict) else parsed
             if str(inner.get("id")) == str(target.astria_id):
                 body = b"[]"
-    before = _state(tune)
+    before = _state()
     response = client.post(
         f"/callbacks/astria/{kind}/{target.code}/?secret={secret}",
         body,
         content_type=content_type,
     )
     assert response.status_code in (400, 404, 413), response.content
-    assert _state(tune) == before
+    assert _state() == before
 
 
 @pytest.fixture

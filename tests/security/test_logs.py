@@ -19,8 +19,8 @@ from tests.tunes.conftest import (  # noqa: F401 - fixtures
     ready_selfie_set,
     start,
 )
-from tunes.models import Prompt, Tune
-from tunes.services import callback_secret
+from tunes.callbacks import callback_secret
+from tunes.models import Prompt, TrainedModel
 
 
 class Everything(logging.Handler):
@@ -55,15 +55,23 @@ def test_a_whole_photoshoot_leaves_no_secret_in_the_logs(
     client,
     logs,
 ):
-    tune = start(funded_owner, ready_selfie_set(funded_owner), pack)
-    tune.refresh_from_db()
-    assert tune.status == "ready", tune.failure_reason
+    selfie_set = ready_selfie_set(funded_owner)
+    first = start(funded_owner, selfie_set, pack)
+    # A second pack on the model trained for the first: a photoshoot that only generates.
+    second = start(funded_owner, selfie_set, pack)
     client.force_login(funded_owner)
-    assert client.get(f"/tunes/{tune.code}/").status_code == 200  # signed photo URLs
+    for photoshoot in (first, second):
+        photoshoot.refresh_from_db()
+        assert photoshoot.status == "ready", photoshoot.failure_reason
+        # Signed photo URLs, on the page and in what it refreshes itself with.
+        assert client.get(f"/photoshoots/{photoshoot.code}/").status_code == 200
+        assert client.get(f"/photoshoots/{photoshoot.code}/status/").status_code == 200
+    assert client.get("/models/").status_code == 200
     text = "\n".join(logs.lines)
     assert "astria POST /tunes -> 201" in text  # the logs were listened to
+    assert text.count("astria POST /tunes -> 201") == 1  # trained once, shot twice
 
-    secrets = [callback_secret("tune", t.code) for t in Tune.objects.all()]
+    secrets = [callback_secret("tune", m.code) for m in TrainedModel.objects.all()]
     secrets += [callback_secret("prompt", p.code) for p in Prompt.objects.all()]
     for secret in [*secrets, SANDBOX_KEY, django_settings.SECRET_KEY]:
         assert secret not in text
