@@ -1,12 +1,11 @@
 """The Celery worker SIGKILLed (its whole process group, by pid) at random moments while it
-copies a photoshoot's results into storage: every photo arrives exactly once, and the tune
-ends ready, within the broker's visibility timeout plus the sweep."""
+copies a photoshoot's results into storage: every photo arrives exactly once, and the
+photoshoot ends ready, within the broker's visibility timeout plus the sweep."""
 
 from __future__ import annotations
 
 import random
 import time
-import uuid
 
 import pytest
 
@@ -14,9 +13,9 @@ from accounts.credits import credits_grant
 from packs.models import Pack, PackPrompt
 from tests.conftest import require, worker_base_env, worker_start
 from tests.faults.conftest import scale
-from tests.tunes.conftest import ready_selfie_set
-from tunes import services
-from tunes.models import Photo, Tune
+from tests.tunes.conftest import ready_selfie_set, start
+from tunes.models import Photo, Photoshoot
+from tunes.sweep import overdue_poll
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 
@@ -41,9 +40,7 @@ def test_no_photo_is_lost_or_doubled_when_the_worker_is_killed(
     eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     worker = worker_start(env, own_session=True)
     try:
-        tune = services.tune_start(
-            user=owner, selfie_set=ready_selfie_set(owner), pack=pack, start_token=uuid.uuid4()
-        )
+        photoshoot = start(owner, ready_selfie_set(owner), pack)
         rng = random.Random(7)
         copied_at_kills = []
         for kill in range(kills):
@@ -56,15 +53,18 @@ def test_no_photo_is_lost_or_doubled_when_the_worker_is_killed(
             worker.kill()
             worker = worker_start(env, own_session=True)
         deadline = time.monotonic() + VISIBILITY + 90
-        while Tune.objects.get(pk=tune.pk).status != "ready" and time.monotonic() < deadline:
-            services.overdue_poll()  # what beat does every minute
+        ready = Photoshoot.objects.filter(pk=photoshoot.pk, status="ready")
+        while not ready.exists() and time.monotonic() < deadline:
+            overdue_poll()  # what beat does every minute
             time.sleep(1)
     finally:
         app.conf.task_always_eager = eager
         worker.stop()
 
     assert all(0 < copied < images for copied in copied_at_kills), copied_at_kills
-    tune.refresh_from_db()
-    assert tune.status == "ready", (tune.status, worker.output[-2000:])
-    assert Photo.objects.filter(tune=tune).count() == images
-    assert all(p.photos.count() == 4 for p in tune.prompts.all())
+    photoshoot.refresh_from_db()
+    assert photoshoot.status == "ready", (photoshoot.status, worker.output[-2000:])
+    assert Photo.objects.filter(photoshoot=photoshoot).count() == images
+    assert all(p.photos.count() == 4 for p in photoshoot.prompts.all())
+    # A kill while a scene was being sent leaves it at Astria once (it is looked up first).
+    assert len(list(portal.client().prompts_list(1504944))) == images // 4
