@@ -20,7 +20,9 @@ from django.test import Client
 from django.urls import get_resolver, include, path, reverse
 
 from accounts.models import User
-from studio.models import PackPreview, PreviewSubject
+from packs.models import RefusedWord
+from studio.models import PreviewSubject
+from tests import factories
 from tests.security.test_url_access import (
     CALLBACKS,
     OWNED,
@@ -31,6 +33,7 @@ from tests.security.test_url_access import (
     objects,  # noqa: F401 - fixture
     portal_urls,
 )
+from tunes.models import Photoshoot, Pricing
 from uploads import storage
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +85,7 @@ def admin_object_id(name: str, owned: Objects) -> str:
             pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
             return str(pk or 0)
     if leaf == "view_on_site":
-        return str(owned.tune.pack.pk)
+        return str(owned.photoshoot.pack.pk)
     raise AssertionError(f"{name}: which model's row should its object_id be?")
 
 
@@ -90,9 +93,9 @@ def admin_object_id(name: str, owned: Objects) -> str:
 ARGUMENTS: dict[str, Callable[[str, Objects], str]] = {
     "object_id": admin_object_id,
     "id": lambda name, o: str(o.selfie_set.owner.pk),  # a user's password form
-    "content_type_id": lambda name, o: str(ContentType.objects.get_for_model(o.tune.pack).pk),
+    "content_type_id": lambda name, o: str(ContentType.objects.get_for_model(o.photoshoot.pack).pk),
     "app_label": lambda name, o: "packs",
-    "slug": lambda name, o: o.tune.pack.slug,
+    "slug": lambda name, o: o.photoshoot.pack.slug,
     "image": lambda name, o: "cover",
     "key": lambda name, o: "no-such-key",  # allauth answers its "this link is bad" page
     "uidb36": lambda name, o: "1",
@@ -133,8 +136,17 @@ def superuser(objects: Objects) -> User:  # noqa: F811
     """The owner of `objects`, made a superuser, and a row of most models admin shows."""
     owner = objects.selfie_set.owner
     User.objects.filter(pk=owner.pk).update(is_staff=True, is_superuser=True)
-    subject = PreviewSubject.objects.create(name="Anna", selfie_set=objects.selfie_set)
-    PackPreview.objects.create(pack=objects.tune.pack, subject=subject, requested_by=owner)
+    PreviewSubject.objects.create(name="Anna", selfie_set=objects.selfie_set, model=objects.model)
+    factories.PhotoshootFactory(
+        owner=owner,
+        model=objects.model,
+        pack=objects.photoshoot.pack,
+        kind=Photoshoot.Kind.PREVIEW,
+        requested_by=owner,
+        price=0,
+    )
+    Pricing.current()
+    RefusedWord.objects.create(word="forbidden")
     return User.objects.get(pk=owner.pk)
 
 
@@ -158,7 +170,7 @@ def test_every_answer_carries_the_policy(objects, superuser, name, method):  # n
 
 def test_admin_pages_and_their_unnamed_urls_carry_it(client, objects, superuser):  # noqa: F811
     client.force_login(superuser)
-    pack = objects.tune.pack.pk
+    pack = objects.photoshoot.pack.pk
     for url in (
         "/admin/",
         "/admin/packs/pack/",
