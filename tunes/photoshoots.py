@@ -139,8 +139,9 @@ def _start(
 def _price_changed(offer: Quote) -> str:
     if offer.with_training:
         return (
-            f"Your model has expired since this page was shown, so “{offer.pack.title}” now "
-            f"trains a new one first and costs {offer.price} credits. Start it again to go on."
+            f"Your model can no longer take photoshoots (it has expired or its training "
+            f"failed), so “{offer.pack.title}” now trains a new one first and costs "
+            f"{offer.price} credits. Start it again to go on."
         )
     return f"“{offer.pack.title}” now costs {offer.price} credits. Start it again to go on."
 

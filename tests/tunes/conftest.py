@@ -66,14 +66,16 @@ def funded_owner(owner):
 
 
 def start(owner, selfie_set, pack) -> Photoshoot:
-    """Start `pack` on the set at the price the page would show."""
-    return photoshoots.photoshoot_start(
+    """Start `pack` on the set at the price the page would show; the photoshoot as it is
+    once the (eager) tasks have run, its model included."""
+    photoshoot = photoshoots.photoshoot_start(
         user=owner,
         selfie_set=selfie_set,
         pack=pack,
         start_token=uuid.uuid4(),
         price_seen=photoshoots.quote(selfie_set=selfie_set, pack=pack).price,
     )
+    return Photoshoot.objects.select_related("model").get(pk=photoshoot.pk)
 
 
 @pytest.fixture
