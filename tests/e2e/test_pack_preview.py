@@ -1,5 +1,6 @@
 """A creative in Chromium edits a pack prompt, sees it rendered, previews the pack on a sample
-subject and watches the results arrive beside the prompts (a real worker, the sandbox)."""
+subject and watches the results arrive beside the prompts (a real worker, the sandbox). The
+subject trains and the preview runs on the same engine as a customer's photoshoot."""
 
 from __future__ import annotations
 
@@ -7,24 +8,16 @@ import pytest
 from playwright.sync_api import expect
 
 from studio import services
-from studio.models import PreviewShot, PreviewSubject
+from studio.models import PackPreview, PreviewSubject
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
 from tests.conftest import wait_until
 from tests.e2e.test_uploads_flow import log_in
 from tests.tunes.conftest import pack, portal, ready_selfie_set  # noqa: F401 - fixtures
+from tests.tunes.test_faults import worker_env  # noqa: F401 - fixture
+from tunes.models import TrainedModel
+from tunes.training import UNFINISHED
 
 pytestmark = [pytest.mark.chromium, pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture
-def worker_env(portal, live_server):  # noqa: F811
-    return {
-        "PUBLIC_BASE_URL": live_server.url,
-        "ASTRIA_BASE_URL": portal.url,
-        "ASTRIA_API_KEY": "sd_sandbox",
-        "ASTRIA_RETRY_SECONDS": "1",
-        "PREVIEW_POLL_SECONDS": "1",
-    }
 
 
 def test_a_creative_edits_a_prompt_and_previews_the_pack(
@@ -38,10 +31,10 @@ def test_a_creative_edits_a_prompt_and_previews_the_pack(
 ):
     portal.configure(train_seconds=1, generate_seconds=2)
     subject = PreviewSubject.objects.create(name="Anna", selfie_set=ready_selfie_set(staff))
-    services.subject_train(subject=subject)
-    wait_until(lambda: PreviewSubject.objects.get(pk=subject.pk).status != "training", timeout=60)
+    model = services.subject_train(subject=subject)
+    wait_until(lambda: TrainedModel.objects.get(pk=model.pk).status not in UNFINISHED, timeout=60)
     subject.refresh_from_db()
-    assert subject.status == "ready", subject.failure_reason
+    assert subject.ready, subject.model.failure_reason
 
     log_in(page, creative.email)
     page.goto(f"/admin/packs/pack/{pack.pk}/change/")
@@ -65,7 +58,7 @@ def test_a_creative_edits_a_prompt_and_previews_the_pack(
     shots = page.locator("tr.preview-shot")
     expect(shots).to_have_count(3)
     expect(shots.first).to_contain_text("{subject} in a tweed jacket, autumn")
-    expect(shots.first).to_contain_text(f"<lora:{subject.astria_id}:1> ohwx woman in a tweed")
+    expect(shots.first).to_contain_text(f"<lora:{subject.model.astria_id}:1> ohwx woman in a tweed")
     # The page refreshes itself until every prompt has its two images.
     expect(page.locator("tr.preview-shot .images img")).to_have_count(6, timeout=60_000)
     # A function, not an expression: Playwright evaluates an expression again at each poll,
@@ -76,4 +69,6 @@ def test_a_creative_edits_a_prompt_and_previews_the_pack(
     )
     expect(shots.first.locator(".status")).to_have_text("Done")
     page.screenshot(path=str(tmp_path / "pack-preview.png"), full_page=True)
-    assert list(PreviewShot.objects.values_list("status", flat=True)) == ["done"] * 3
+    preview = PackPreview.objects.get()
+    assert list(preview.prompts.values_list("status", flat=True)) == ["done"] * 3
+    assert (preview.status, preview.price, preview.model_id) == ("ready", 0, model.pk)

@@ -1,5 +1,6 @@
 """The whole journey in Chromium, on a live server with a real Celery worker and the sandbox:
-sign in, make a selfie set, upload, pick a pack, start, watch, like, download the zip."""
+sign in, make a selfie set, upload, pick a pack, start, watch, like, download the zip, then a
+second pack on the same model, which costs less and trains nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.e2e.test_uploads_flow import log_in
 from tests.images import photo_bytes
 from tests.tunes.conftest import pack, portal  # noqa: F401 - fixtures
 from tests.tunes.test_faults import worker_env  # noqa: F401 - fixture
-from tunes.models import Photo, Tune
+from tunes.models import Photo, Photoshoot, TrainedModel
 
 pytestmark = [pytest.mark.chromium, pytest.mark.postgres, pytest.mark.redis]
 
@@ -46,17 +47,17 @@ def test_the_whole_photoshoot(page, portal, pack, owner, celery_worker, tmp_path
     page.locator(".pack", has_text=pack.title).get_by_role(
         "button", name="Start for 9 credits"
     ).click()
-    expect(page).to_have_url(re.compile(r"/tunes/[0-9a-f-]+/$"))
+    expect(page).to_have_url(re.compile(r"/photoshoots/[0-9a-f-]+/$"))
     expect(page.locator(".balance")).to_have_text("11 credits")
 
     # The page follows the work by itself, then fills with photos.
-    expect(page.locator("#tune-status")).to_have_text(
+    expect(page.locator("#photoshoot-status")).to_have_text(
         re.compile("Learning your face|Taking the photos|Ready"), timeout=15_000
     )
     expect(page.locator("#gallery img")).to_have_count(6, timeout=60_000)
     # Once ready the page reloads itself as the finished gallery.
     expect(page.get_by_role("link", name="Download all as a zip")).to_be_visible(timeout=30_000)
-    expect(page.locator("#tune-status")).to_have_text("Ready")
+    expect(page.locator("#photoshoot-status")).to_have_text("Ready")
     # A function, not an expression: Playwright evaluates an expression again at each poll,
     # and the policy refuses eval.
     page.wait_for_function(
@@ -79,4 +80,21 @@ def test_the_whole_photoshoot(page, portal, pack, owner, celery_worker, tmp_path
     for name in names:
         content = zipfile.ZipFile(path).read(name)
         assert content[:2] == b"\xff\xd8"
-    assert Tune.objects.get().status == "ready"
+    assert Photoshoot.objects.get().status == "ready"
+
+    # Another pack on the same model: no training in its price, and none at Astria.
+    page.get_by_role("link", name="Another pack on the same model").click()
+    expect(page.locator("#model-note")).to_contain_text("Your model of these selfies is trained")
+    card = page.locator(".pack", has_text=pack.title)
+    expect(card.locator(".price-note")).to_have_text("On your model: no training.")
+    card.get_by_role("button", name="Start for 4 credits").click()
+    expect(page).to_have_url(re.compile(r"/photoshoots/[0-9a-f-]+/$"))
+    expect(page.locator(".balance")).to_have_text("7 credits")
+    expect(page.locator("#gallery img")).to_have_count(6, timeout=60_000)
+    expect(page.locator("#photoshoot-status")).to_have_text("Ready", timeout=30_000)
+    second = Photoshoot.objects.order_by("-created_at").first()
+    assert (second.status, second.price, second.with_training) == ("ready", 4, False)
+    assert TrainedModel.objects.count() == 1 and second.model.status == "ready"
+    log = [(r["method"], r["path"]) for r in portal.requests_log()]
+    assert log.count(("POST", "/tunes")) == 1
+    assert log.count(("POST", "/tunes/1504944/prompts")) == 6
