@@ -69,7 +69,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         .annotate(photo_count=Count("photos"), cover=Subquery(first_photo.values("thumbnail")[:1]))
     )
     rows = [
-        (shoot, storage.private_url(shoot.cover, owner=shoot.owner) if shoot.cover else None)
+        (shoot, shoot.cover and storage.private_url(shoot.cover, owner=shoot.storage_owner))
         for shoot in shoots
     ]
     return render(request, "tunes/dashboard.html", {"photoshoots": rows})
