@@ -13,7 +13,8 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
-from studio.models import PackPreview, PreviewShot
+from studio.models import PackPreview
+from tests import factories
 from tests.conftest import csp_check
 from tests.e2e.test_uploads_flow import log_in
 from tests.images import photo_bytes
@@ -94,14 +95,15 @@ def preview_with_images(objects: Objects, superuser: User) -> PackPreview:  # no
         storages["default"].save(f"{STUDIO_PREFIX}/{kind}.jpg", ContentFile(photo_bytes()))
         for kind in ("image", "thumbnail")
     )
-    PreviewShot.objects.create(
-        preview=preview,
+    scene = factories.PromptFactory(
+        photoshoot=preview,
         template="{subject} at the seaside",
         text="<lora:1:1> ohwx woman at the seaside",
         num_images=1,
-        status=PreviewShot.Status.DONE,
-        images=[{"image": image, "thumbnail": thumbnail}],
+        status="done",
     )
+    factories.PhotoFactory(prompt=scene, index=0, image=image, thumbnail=thumbnail)
+    PackPreview.objects.filter(pk=preview.pk).update(status="ready")
     return preview
 
 
@@ -131,7 +133,7 @@ def test_admin_scripts_work_under_the_policy(page, csp_violations, objects, supe
     page.goto("/admin/packs/pack/")
     page.locator("#action-toggle").check()  # actions.js: select every row
     expect(page.locator(".action-counter")).to_have_text(re.compile(r"^(\d+) of \1 selected"))
-    page.goto(f"/admin/packs/pack/{objects.tune.pack.pk}/change/")
+    page.goto(f"/admin/packs/pack/{objects.photoshoot.pack.pk}/change/")
     rows = page.locator("#prompts-group .inline-related:not(.empty-form)")
     before = rows.count()
     page.locator("#prompts-group .add-row a").click()  # inlines.js: a new prompt form
