@@ -52,24 +52,31 @@ def pack_of(*, prompts: int, images: int) -> object:
     return pack
 
 
-def tune_with_prompts(*, prompts: int, status: str) -> object:
-    """A tune of a new user with `prompts` prompts in `status`, each with an Astria id."""
-    from tunes.models import Prompt, Tune
+def photoshoot_with_prompts(*, prompts: int, status: str) -> object:
+    """A generating photoshoot of a new user, on a trained model of theirs, with `prompts`
+    prompts in `status`, each with an Astria id."""
+    from tunes.models import Photoshoot, Prompt, TrainedModel
 
-    pack = pack_of(prompts=1, images=4)
-    tune = Tune.objects.create(
-        owner=user(),
-        pack=pack,
+    owner = user()
+    model = TrainedModel.objects.create(
+        owner=owner,
         subject_class="woman",
+        status=TrainedModel.Status.READY,
+        astria_id=random.randrange(10**9, 2 * 10**9),  # noqa: S311 - an id, not a secret
+        callback_secret_hash="",
+    )
+    photoshoot = Photoshoot.objects.create(
+        owner=owner,
+        model=model,
+        pack=pack_of(prompts=1, images=4),
         price=10,
         start_token=uuid.uuid4(),
-        status=Tune.Status.GENERATING,
-        astria_id=random.randrange(10**9, 2 * 10**9),  # noqa: S311 - an id, not a secret
+        status=Photoshoot.Status.GENERATING,
     )
     base = random.randrange(10**9, 2 * 10**9)  # noqa: S311
     Prompt.objects.bulk_create(
         Prompt(
-            tune=tune,
+            photoshoot=photoshoot,
             template="{subject}",
             text="x",
             num_images=4,
@@ -80,30 +87,31 @@ def tune_with_prompts(*, prompts: int, status: str) -> object:
         )
         for n in range(prompts)
     )
-    return tune
+    return photoshoot
 
 
-def finished_tune(*, photos: int) -> object:
-    """A ready tune with `photos` photos (rows only: the gallery signs URLs, it reads no file)."""
-    from tunes.models import Photo, Tune
+def finished_photoshoot(*, photos: int) -> object:
+    """A ready photoshoot with `photos` photos (rows only: the gallery signs URLs, it reads no
+    file)."""
+    from tunes.models import Photo, Photoshoot
     from uploads import storage
 
-    tune = tune_with_prompts(prompts=max(1, -(-photos // 4)), status="done")
-    Tune.objects.filter(pk=tune.pk).update(status=Tune.Status.READY)
-    prompts = list(tune.prompts.all())
+    photoshoot = photoshoot_with_prompts(prompts=max(1, -(-photos // 4)), status="done")
+    Photoshoot.objects.filter(pk=photoshoot.pk).update(status=Photoshoot.Status.READY)
+    prompts = list(photoshoot.prompts.all())
     Photo.objects.bulk_create(
         Photo(
-            tune=tune,
+            photoshoot=photoshoot,
             prompt=prompts[n // 4],
             index=n % 4,
-            image=storage.new_key(tune.owner, "photos", ".jpg"),
-            thumbnail=storage.new_key(tune.owner, "photos", "-thumb.jpg"),
+            image=storage.new_key(photoshoot.owner, "photos", ".jpg"),
+            thumbnail=storage.new_key(photoshoot.owner, "photos", "-thumb.jpg"),
             width=1024,
             height=1024,
         )
         for n in range(photos)
     )
-    return Tune.objects.get(pk=tune.pk)
+    return Photoshoot.objects.get(pk=photoshoot.pk)
 
 
 def funded_user_with_selfies(count: int = 6) -> tuple[object, object]:

@@ -108,14 +108,14 @@ def load(
 
 def callbacks(stack: Any, *, seconds: float, clients: int = 16) -> Figure:
     """Valid prompt callbacks against the trivial /healthz/ view, on the same server."""
+    from tunes.callbacks import callback_secret, secret_hash
     from tunes.models import CallbackEvent, Prompt
-    from tunes.services import callback_secret, secret_hash
 
-    from .data import tune_with_prompts
+    from .data import photoshoot_with_prompts
 
-    tune = tune_with_prompts(prompts=200, status="submitted")
+    photoshoot = photoshoot_with_prompts(prompts=200, status="submitted")
     calls = []
-    for prompt in tune.prompts.all():
+    for prompt in photoshoot.prompts.all():
         Prompt.objects.filter(pk=prompt.pk).update(
             callback_secret_hash=secret_hash(callback_secret("prompt", prompt.code))
         )
@@ -129,7 +129,7 @@ def callbacks(stack: Any, *, seconds: float, clients: int = 16) -> Figure:
     stack.worker_stop()
     baseline = load([(f"{stack.url}/healthz/", None)], clients=clients, seconds=seconds)
     measured = load(calls, clients=clients, seconds=seconds)
-    recorded = CallbackEvent.objects.filter(tune=tune).count()
+    recorded = CallbackEvent.objects.filter(prompt__photoshoot=photoshoot).count()
     _queue_empty(stack)
     stack.worker_restart()
     ratio = measured["per_second"] / baseline["per_second"] if baseline["per_second"] else 0
@@ -169,21 +169,21 @@ def gallery(stack: Any, *, repeat: int) -> list[Figure]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from .data import finished_tune
+    from .data import finished_photoshoot
 
-    small, large = finished_tune(photos=10), finished_tune(photos=500)
+    small, large = finished_photoshoot(photos=10), finished_photoshoot(photos=500)
     owner = small.owner
     large.owner = owner
     type(large).objects.filter(pk=large.pk).update(owner=owner)
     client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
     client.force_login(owner)
     queries = {}
-    for tune in (small, large):
+    for photoshoot in (small, large):
         with CaptureQueriesContext(connection) as captured:
-            response = client.get(f"/tunes/{tune.code}/")
+            response = client.get(f"/photoshoots/{photoshoot.code}/")
         if response.status_code != 200:
             raise RuntimeError(f"the gallery answered {response.status_code}")
-        queries[tune.photos.count()] = len(captured)
+        queries[photoshoot.photos.count()] = len(captured)
     session = requests.Session()
     session.headers.update(PROXY)
     session.cookies.set("sessionid", client.cookies["sessionid"].value)
@@ -210,9 +210,9 @@ def gallery(stack: Any, *, repeat: int) -> list[Figure]:
             queries[500] == queries[10] and queries[500] <= 10,
         )
     ]
-    for tune in (small, large):
-        count = tune.photos.count()
-        ms = median_ms(f"/tunes/{tune.code}/")
+    for photoshoot in (small, large):
+        count = photoshoot.photos.count()
+        ms = median_ms(f"/photoshoots/{photoshoot.code}/")
         figures.append(
             Figure(
                 f"gallery, {count} photos",
@@ -279,7 +279,7 @@ def ingest(*, count: int) -> Figure:
 
     from tunes.ingest import photo_ingest
 
-    from .data import camera_jpeg, tune_with_prompts
+    from .data import camera_jpeg, photoshoot_with_prompts
 
     content = camera_jpeg((1024, 1024), seed=7)
 
@@ -300,10 +300,10 @@ def ingest(*, count: int) -> Figure:
     # The copier fetches only from allowed origins: this stand-in for Astria's image host is one.
     hosts = [*settings.ASTRIA_IMAGE_HOSTS, origin]
     try:
-        tune = tune_with_prompts(prompts=count // 4, status="submitted")
+        photoshoot = photoshoot_with_prompts(prompts=count // 4, status="submitted")
         jobs = [
             (prompt.pk, index, f"{origin}/{uuid.uuid4()}.jpg")
-            for prompt in tune.prompts.all()
+            for prompt in photoshoot.prompts.all()
             for index in range(4)
         ]
         started = time.perf_counter()
@@ -321,9 +321,9 @@ def ingest(*, count: int) -> Figure:
 
 def end_to_end(stack: Any, *, timeout: float = 120) -> Figure:
     """A pack of 10 prompts × 4 images on the sandbox with zero timers, from start to ready,
-    on the stack's worker; the time split by stage."""
-    from tunes import services
-    from tunes.models import Tune
+    on the stack's worker, training its model first; the time split by stage."""
+    from tunes import photoshoots
+    from tunes.models import Photoshoot
 
     from .data import funded_user_with_selfies, pack_of
 
@@ -331,24 +331,26 @@ def end_to_end(stack: Any, *, timeout: float = 120) -> Figure:
     pack = pack_of(prompts=10, images=4)
     user, selfie_set = funded_user_with_selfies()
     started = time.monotonic()
-    tune = services.tune_start(
-        user=user, selfie_set=selfie_set, pack=pack, start_token=uuid.uuid4()
+    photoshoot = photoshoots.photoshoot_start(
+        user=user, selfie_set=selfie_set, pack=pack, start_token=uuid.uuid4(), price_seen=None
     )
     while time.monotonic() - started < timeout:
-        tune.refresh_from_db()
-        if tune.status in (Tune.Status.READY, Tune.Status.FAILED):
+        photoshoot.refresh_from_db()
+        if photoshoot.status in (Photoshoot.Status.READY, Photoshoot.Status.FAILED):
             break
         time.sleep(0.1)
     total = time.monotonic() - started
+    model = photoshoot.model
+    model.refresh_from_db()
     stages = {}
-    if tune.submitted_at and tune.trained_at and tune.finished_at:
-        last_sent = max(tune.prompts.values_list("submitted_at", flat=True))
+    if model.submitted_at and model.trained_at and photoshoot.finished_at:
+        last_sent = max(photoshoot.prompts.values_list("submitted_at", flat=True))
         stages = {
-            "queued → sent to Astria": (tune.submitted_at - tune.created_at).total_seconds(),
-            "sent → trained": (tune.trained_at - tune.submitted_at).total_seconds(),
-            "trained → last scene sent": (last_sent - tune.trained_at).total_seconds(),
+            "queued → sent to Astria": (model.submitted_at - model.created_at).total_seconds(),
+            "sent → trained": (model.trained_at - model.submitted_at).total_seconds(),
+            "trained → last scene sent": (last_sent - model.trained_at).total_seconds(),
             "last scene sent → ready (generate, copy 40 photos)": (
-                tune.finished_at - last_sent
+                photoshoot.finished_at - last_sent
             ).total_seconds(),
         }
     return Figure(
@@ -358,6 +360,6 @@ def end_to_end(stack: Any, *, timeout: float = 120) -> Figure:
         None,
         "",
         "≤ 15 s",
-        tune.status == Tune.Status.READY and total <= 15,
-        {"status": tune.status, "stages_s": stages, "photos": tune.photos.count()},
+        photoshoot.status == Photoshoot.Status.READY and total <= 15,
+        {"status": photoshoot.status, "stages_s": stages, "photos": photoshoot.photos.count()},
     )

@@ -34,6 +34,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def loopback_certificate(certificate: Path, private_key: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 and localhost, valid for a day."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
 def wait_for(what: str, ready: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -54,9 +90,16 @@ class Stack:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.folder = Path(tempfile.mkdtemp(prefix="photoshoot-bench-"))
         self.web_port = free_port()
+        self.callback_port = free_port()
         self.redis_port = free_port()
         self.s3_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
+        # Production refuses a PUBLIC_BASE_URL that is not https (Astria calls back there): the
+        # sandbox's callbacks reach the portal over TLS on a port of their own, with a
+        # certificate made for the run, while the load runs on plain HTTP as behind a proxy.
+        self.public_url = f"https://127.0.0.1:{self.callback_port}"
+        self.certificate = self.folder / "loopback.pem"
+        self.private_key = self.folder / "loopback-key.pem"
         self.sandbox_key = "sd_bench_" + secrets.token_hex(8)
         self.env = {
             "DJANGO_ENV": "production",
@@ -65,8 +108,12 @@ class Stack:
             "DATABASE_URL": SERVER.rsplit("/", 1)[0] + f"/{DATABASE}",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "PUBLIC_BASE_URL": self.url,
-            "CSRF_TRUSTED_ORIGINS": self.url,
+            "PUBLIC_BASE_URL": self.public_url,
+            "CSRF_TRUSTED_ORIGINS": f"{self.url},{self.public_url}",
+            # The portal calls the sandbox where the load runs, as it did before the callbacks
+            # moved to TLS; every process trusts the run's own certificate.
+            "ASTRIA_BASE_URL": f"{self.url}/sandbox/astria",
+            "REQUESTS_CA_BUNDLE": str(self.certificate),
             "ADMIN_URL": "bench-admin/",
             # Loopback has no TLS proxy: the sandbox and the portal call each other over plain
             # HTTP, so the redirect to https and the copier's https-only rule are off (results
@@ -147,12 +194,32 @@ class Stack:
             ],
             "web",
         )  # fmt: skip
+        loopback_certificate(self.certificate, self.private_key)
+        self._spawn(
+            [
+                sys.executable, "-m", "gunicorn", "photoshoot.wsgi",
+                "--bind", f"127.0.0.1:{self.callback_port}",
+                "--workers", "1",
+                "--threads", str(WEB_THREADS),
+                "--certfile", str(self.certificate),
+                "--keyfile", str(self.private_key),
+            ],
+            "callbacks",
+        )  # fmt: skip
         self.worker = self._worker_start()
         wait_for(
             "gunicorn",
             lambda: (
                 requests.get(
                     f"{self.url}/healthz/", headers={"X-Forwarded-Proto": "https"}, timeout=2
+                ).ok
+            ),
+        )
+        wait_for(
+            "gunicorn over TLS",
+            lambda: (
+                requests.get(
+                    f"{self.public_url}/healthz/", verify=str(self.certificate), timeout=2
                 ).ok
             ),
         )
@@ -221,13 +288,16 @@ class Stack:
         ).create_bucket(Bucket=self.env["AWS_STORAGE_BUCKET_NAME"])
 
     def _manage(self, *args: str) -> None:
-        subprocess.run(  # noqa: S603 - our own command
+        done = subprocess.run(  # noqa: S603 - our own command
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
             env={**os.environ, **self.env},
-            check=True,
             capture_output=True,
         )
+        if done.returncode:
+            # Its own words, or a failed migration reads as a bare exit status.
+            tail = done.stderr.decode(errors="replace")[-3000:]
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{tail}")
 
     def sandbox(self, **config: Any) -> None:
         """Set the sandbox's timers and faults (the same PUT the tests use)."""
