@@ -65,6 +65,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     first_photo = Photo.objects.filter(photoshoot=OuterRef("pk")).order_by("prompt__order", "index")
     shoots = (
         Photoshoot.objects.for_user(request.user)
+        .filter(kind=Photoshoot.Kind.CUSTOMER)  # a sample account's previews are the studio's
         .select_related("pack", "owner")
         .annotate(photo_count=Count("photos"), cover=Subquery(first_photo.values("thumbnail")[:1]))
     )

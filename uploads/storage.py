@@ -144,7 +144,7 @@ def _staff_may_view(viewer: User, name: str) -> bool:
         return False
     if name.startswith(STUDIO_PREFIX + "/"):
         return True
-    return viewer.has_perm("uploads.view_selfieset") or viewer.has_perm("tunes.view_tune")
+    return viewer.has_perm("uploads.view_selfieset") or viewer.has_perm("tunes.view_photoshoot")
 
 
 def fetch_url(name: str) -> str:

@@ -21,7 +21,7 @@ from tests import factories
 from tests.conftest import wait_until
 from tests.studio.conftest import subject_for
 from tests.tunes.conftest import ready_selfie_set
-from tests.tunes.test_faults import worker_env  # noqa: F401 - fixture
+from tests.tunes.conftest import worker_env  # noqa: F401 - fixture
 from tunes.models import CallbackEvent, Photo, Photoshoot, Prompt, TrainedModel
 from tunes.sweep import deadlines_enforce, overdue_poll
 from uploads.models import SelfieSet
@@ -263,3 +263,13 @@ def test_a_set_kept_for_a_preview_subject_cannot_be_deleted_by_its_owner(
     assert response.status_code == 200
     assert "is kept as the photos of a preview subject" in response.content.decode()
     assert SelfieSet.objects.filter(pk=subject.selfie_set_id).exists()
+
+
+def test_the_sample_accounts_dashboard_lists_no_preview(portal, subject, pack, staff, client):
+    preview = services.preview_start(pack=pack, subject=subject, user=staff)
+    preview.refresh_from_db()
+    assert preview.status == "ready" and preview.photos.exists()
+    client.force_login(subject.selfie_set.owner)
+    page = client.get("/dashboard/")
+    assert page.status_code == 200
+    assert str(preview.code) not in page.content.decode()

@@ -181,17 +181,6 @@ def test_duplicated_callbacks_make_no_duplicate_photos(portal, funded_owner, pac
 # --- With a real worker, real timers and lost callbacks ----------------------------------------
 
 
-@pytest.fixture
-def worker_env(portal, live_server):
-    return {
-        "PUBLIC_BASE_URL": live_server.url,
-        "ASTRIA_BASE_URL": portal.url,
-        "ASTRIA_API_KEY": "sd_sandbox",
-        "ASTRIA_RETRY_SECONDS": "1",
-        "POLL_AFTER_SECONDS": "1",
-    }
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_with_every_callback_dropped_the_poller_finishes_the_job(

@@ -214,3 +214,12 @@ def test_staff_without_the_permission_to_see_selfies_get_404_for_one(client, own
     helper = factories.UserFactory(is_staff=True)  # staff, but given no permission
     client.force_login(helper)
     assert client.get(storage.private_url(photo.thumbnail, owner=owner)).status_code == 404
+
+
+def test_support_staff_who_see_photoshoots_open_a_customers_photo_url(client, owner, photo):
+    from tests import factories
+
+    support = factories.SupportFactory()  # photoshoots, not selfie sets
+    assert not support.has_perm("uploads.view_selfieset")
+    client.force_login(support)
+    assert client.get(storage.private_url(photo.thumbnail, owner=owner)).status_code == 200
