@@ -139,8 +139,6 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     index = factory.Sequence(int)
     # Keys in the owner's folder, as ingest makes them (nothing is stored under them).
     image = factory.LazyAttribute(lambda o: new_key(o.photoshoot.owner, "photos", ".jpg"))
-    thumbnail = factory.LazyAttribute(
-        lambda o: new_key(o.photoshoot.owner, "photos", "-thumb.jpg")
-    )
+    thumbnail = factory.LazyAttribute(lambda o: new_key(o.photoshoot.owner, "photos", "-thumb.jpg"))
     width = 1024
     height = 1024

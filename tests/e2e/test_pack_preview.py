@@ -12,8 +12,7 @@ from studio.models import PackPreview, PreviewSubject
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
 from tests.conftest import wait_until
 from tests.e2e.test_uploads_flow import log_in
-from tests.tunes.conftest import pack, portal, ready_selfie_set  # noqa: F401 - fixtures
-from tests.tunes.conftest import worker_env  # noqa: F401 - fixture
+from tests.tunes.conftest import pack, portal, ready_selfie_set, worker_env  # noqa: F401
 from tunes.models import TrainedModel
 from tunes.training import UNFINISHED
 

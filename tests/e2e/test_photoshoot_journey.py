@@ -14,8 +14,7 @@ from accounts.credits import credits_grant
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
 from tests.e2e.test_uploads_flow import log_in
 from tests.images import photo_bytes
-from tests.tunes.conftest import pack, portal  # noqa: F401 - fixtures
-from tests.tunes.conftest import worker_env  # noqa: F401 - fixture
+from tests.tunes.conftest import pack, portal, worker_env  # noqa: F401 - fixtures
 from tunes.models import Photo, Photoshoot, TrainedModel
 
 pytestmark = [pytest.mark.chromium, pytest.mark.postgres, pytest.mark.redis]

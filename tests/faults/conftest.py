@@ -14,8 +14,7 @@ import pytest
 
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
 from tests.conftest import free_port, wait_until
-from tests.tunes.conftest import pack, portal  # noqa: F401 - fixtures
-from tests.tunes.conftest import worker_env  # noqa: F401 - fixture
+from tests.tunes.conftest import pack, portal, worker_env  # noqa: F401 - fixtures
 
 FULL = os.environ.get("FAULTS_FULL") == "1"
 

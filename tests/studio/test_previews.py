@@ -20,8 +20,7 @@ from studio.models import PackPreview, PreviewSubject
 from tests import factories
 from tests.conftest import wait_until
 from tests.studio.conftest import subject_for
-from tests.tunes.conftest import ready_selfie_set
-from tests.tunes.conftest import worker_env  # noqa: F401 - fixture
+from tests.tunes.conftest import ready_selfie_set, worker_env  # noqa: F401 - fixture
 from tunes.models import CallbackEvent, Photo, Photoshoot, Prompt, TrainedModel
 from tunes.sweep import deadlines_enforce, overdue_poll
 from uploads.models import SelfieSet
