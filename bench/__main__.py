@@ -55,6 +55,8 @@ def main() -> int:
         figures.append(measures.ingest(count=40))
         print("end to end …", flush=True)
         figures.append(measures.end_to_end(stack))
+        print("a pack on a trained model …", flush=True)
+        figures.append(measures.train_once(stack))
     print()
     print(_table(figures))
     for f in figures:

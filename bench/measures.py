@@ -319,6 +319,60 @@ def ingest(*, count: int) -> Figure:
 # --- End to end ----------------------------------------------------------------------------------
 
 
+def _until_ended(photoshoot: Any, started: float, timeout: float) -> float:
+    """Seconds from `started` until the photoshoot is ready or failed (or the timeout)."""
+    from tunes.models import Photoshoot
+
+    while time.monotonic() - started < timeout:
+        photoshoot.refresh_from_db()
+        if photoshoot.status in (Photoshoot.Status.READY, Photoshoot.Status.FAILED):
+            break
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def train_once(stack: Any, *, train_seconds: float = 5, timeout: float = 180) -> Figure:
+    """A pack on a model trained already, start → ready, against the first photoshoot of the
+    same selfie set (which trains the model) in the same run: the training share it saves.
+    The sandbox trains in `train_seconds` (Astria: 30 to 60 minutes) and generates at once;
+    both packs are 10 prompts × 4 images."""
+    from tunes import photoshoots
+    from tunes.models import Photoshoot
+
+    from .data import funded_user_with_selfies, pack_of
+
+    stack.sandbox(train_seconds=train_seconds, generate_seconds=0)
+    user, selfie_set = funded_user_with_selfies()
+    times = []
+    shoots = []
+    for _ in range(2):
+        pack = pack_of(prompts=10, images=4)
+        started = time.monotonic()
+        photoshoot = photoshoots.photoshoot_start(
+            user=user, selfie_set=selfie_set, pack=pack, start_token=uuid.uuid4(), price_seen=None
+        )
+        times.append(_until_ended(photoshoot, started, timeout))
+        shoots.append(photoshoot)
+    first, second = times
+    ready = all(s.status == Photoshoot.Status.READY for s in shoots)
+    one_model = shoots[0].model_id == shoots[1].model_id and not shoots[1].with_training
+    return Figure(
+        "pack on a trained model",
+        second,
+        "s, start → ready",
+        first,
+        "s, first photoshoot (trains)",
+        "ratio ≤ 0.5, one model",
+        ready and one_model and second <= first * 0.5,
+        {
+            "train_seconds": train_seconds,
+            "saved_s": first - second,
+            "one_model": one_model,
+            "statuses": [s.status for s in shoots],
+        },
+    )
+
+
 def end_to_end(stack: Any, *, timeout: float = 120) -> Figure:
     """A pack of 10 prompts × 4 images on the sandbox with zero timers, from start to ready,
     on the stack's worker, training its model first; the time split by stage."""
@@ -334,12 +388,7 @@ def end_to_end(stack: Any, *, timeout: float = 120) -> Figure:
     photoshoot = photoshoots.photoshoot_start(
         user=user, selfie_set=selfie_set, pack=pack, start_token=uuid.uuid4(), price_seen=None
     )
-    while time.monotonic() - started < timeout:
-        photoshoot.refresh_from_db()
-        if photoshoot.status in (Photoshoot.Status.READY, Photoshoot.Status.FAILED):
-            break
-        time.sleep(0.1)
-    total = time.monotonic() - started
+    total = _until_ended(photoshoot, started, timeout)
     model = photoshoot.model
     model.refresh_from_db()
     stages = {}
