@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from astria.client import get_client
@@ -30,7 +32,8 @@ def prompt_submit(*, prompt_id: int) -> None:
     """Render the scene for its trained LoRA and post it to the Flux base tune, once: a
     scene that may be at Astria already is looked up by its callback URL first (engine.py)."""
     waiting = Prompt.objects.filter(status=Prompt.Status.WAITING)
-    with engine.submit_claim(waiting, prompt_id) as claimed:
+    first_sent = Coalesce(F("first_sent_at"), Now())
+    with engine.submit_claim(waiting, prompt_id, first_sent_at=first_sent) as claimed:
         if claimed:
             _prompt_post(prompt_id)
 
@@ -64,7 +67,7 @@ def _prompt_post(prompt_id: int) -> None:
             find=lambda: client.prompt_find(
                 settings.FLUX_BASE_TUNE_ID,
                 callback_contains=str(prompt.code),
-                created_after=engine.lookup_since(prompt.waiting_since),
+                created_after=engine.lookup_since(prompt.first_sent_at),
             ),
             create=lambda: client.prompt_create(settings.FLUX_BASE_TUNE_ID, request),
             refused=lambda exc: prompt_fail(

@@ -194,6 +194,8 @@ class Prompt(models.Model):
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     # Set while one attempt posts the prompt to Astria (see generation.prompt_submit).
     submit_claimed_at = models.DateTimeField(null=True, blank=True)
+    # When its first attempt began: a lookup at Astria walks back to here, not further.
+    first_sent_at = models.DateTimeField(null=True, blank=True)
     # A scene asked for from a photo ("more like this"): paid for by itself, once per form.
     more_of = models.ForeignKey(
         "Photo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -421,7 +421,7 @@ def more_like_this(*, user: User, photo: Photo, start_token: uuid.UUID) -> Promp
     photoshoot = Photoshoot.objects.get(pk=photo.photoshoot_id)
     if photoshoot.owner_id != user.pk or photoshoot.kind != Photoshoot.Kind.CUSTOMER:
         raise CannotStart("This photo is not yours.")
-    if photoshoot.status not in (Photoshoot.Status.GENERATING, Photoshoot.Status.READY):
+    if photoshoot.status != Photoshoot.Status.READY:
         raise CannotStart("This photoshoot has not finished: wait for it first.")
     if not TrainedModel.objects.usable().filter(pk=photoshoot.model_id).exists():
         raise CannotStart(

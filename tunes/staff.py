@@ -28,25 +28,30 @@ class CannotRetry(Exception):
 def _prompts_reopen(queryset: QuerySet[Prompt]) -> list[int]:
     """Failed scenes back to waiting, as new Astria prompts; returns their ids.
 
-    Each gets a new code (so a new callback URL, by which lookups know it: the failed prompt
-    at Astria is never taken for it) and another seed, as an account with Astria's
-    idempotency on would hand the failed prompt back for the same attributes (CONTRACT §4)."""
+    One that Astria made and failed gets a new code (so a new callback URL, by which lookups
+    know it: the failed prompt at Astria is never taken for it) and another seed, as an
+    account with Astria's idempotency on would hand the failed prompt back for the same
+    attributes (CONTRACT §4)."""
     reopened = []
     for prompt in queryset.filter(status=Prompt.Status.FAILED):
         options = dict(prompt.options)
+        code, attempts = prompt.code, prompt.submit_attempts
         if prompt.astria_id is not None:
             seed = options.get("seed")
             options["seed"] = seed + 1 if seed is not None else secrets.randbelow(2**31)
-        code = uuid.uuid4()
+            code, attempts = uuid.uuid4(), 0
+        # Without an id, a post that was under way when it failed may have reached Astria:
+        # the same code, attempts and first send make the retry look it up before posting.
         if Prompt.objects.filter(pk=prompt.pk, status=Prompt.Status.FAILED).update(
             status=Prompt.Status.WAITING,
             code=code,
             callback_secret_hash=secret_hash(callback_secret("prompt", code)),
             waiting_since=timezone.now(),
+            first_sent_at=None if prompt.astria_id is not None else prompt.first_sent_at,
             options=options,
             failure_reason="",
             astria_id=None,
-            submit_attempts=0,
+            submit_attempts=attempts,
             text="",
             result_count=None,
             submitted_at=None,
@@ -74,7 +79,8 @@ def _model_reopen(model: TrainedModel) -> str | None:
         status=status,
         failure_reason="",
         last_polled_at=None,
-        submit_claimed_at=None,
+        # An attempt still under way keeps its claim (it lapses by itself), so this retry
+        # cannot post a second training beside it.
         queued_at=now,
         submitted_at=now if status == TrainedModel.Status.TRAINING else model.submitted_at,
     )

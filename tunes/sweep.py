@@ -10,12 +10,12 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import engine, training
 from .models import Photoshoot, Prompt, TrainedModel
-from .photoshoots import photoshoot_fail, prompt_fail
+from .photoshoots import EXPIRED, photoshoot_fail, photoshoot_finish_if_done, prompt_fail
 
 
 def overdue_poll() -> int:
@@ -98,11 +98,26 @@ def deadlines_enforce(now: datetime) -> None:
             model_id=model_id,
             reason="Training took far longer than it should; we stopped waiting.",
         )
-    # A photoshoot whose model is gone for good (failed before it was started on it).
-    for photoshoot_id in Photoshoot.objects.filter(
-        status=Photoshoot.Status.TRAINING, model__status=TrainedModel.Status.FAILED
-    ).values_list("pk", flat=True):
+    # A photoshoot whose model is gone for good: failed, or expired while it was started on it.
+    waiting = Photoshoot.objects.filter(status=Photoshoot.Status.TRAINING)
+    for photoshoot_id in waiting.filter(model__status=TrainedModel.Status.FAILED).values_list(
+        "pk", flat=True
+    ):
         photoshoot_fail(photoshoot_id=photoshoot_id, reason="Its model could not be trained.")
+    for photoshoot_id in waiting.filter(model__status=TrainedModel.Status.EXPIRED).values_list(
+        "pk", flat=True
+    ):
+        photoshoot_fail(photoshoot_id=photoshoot_id, reason=EXPIRED)
+    # One whose last scene ended while the worker that was to finish it died.
+    open_scenes = Prompt.objects.filter(
+        photoshoot=OuterRef("pk"), status__in=[Prompt.Status.WAITING, Prompt.Status.SUBMITTED]
+    )
+    for photoshoot_id in (
+        Photoshoot.objects.filter(status=Photoshoot.Status.GENERATING)
+        .filter(~Exists(open_scenes))
+        .values_list("pk", flat=True)
+    ):
+        photoshoot_finish_if_done(photoshoot_id=photoshoot_id)
     prompt_deadline = engine.deadline(settings.PROMPT_DEADLINE_SECONDS, now)
     for prompt_id in Prompt.objects.filter(
         Q(status=Prompt.Status.SUBMITTED, submitted_at__lt=prompt_deadline)

@@ -32,7 +32,10 @@ def previews_move(apps, schema_editor) -> None:
             owner_id=subject.selfie_set.owner_id,
             selfie_set_id=subject.selfie_set_id,
             subject_class=subject.subject_class,
-            status=MODEL_STATUS[subject.status] if subject.astria_id else "queued",
+            # Refused before Astria gave it an id: failed still, never sent again.
+            status=MODEL_STATUS[subject.status]
+            if subject.astria_id or subject.status == "failed"
+            else "queued",
             failure_reason=subject.failure_reason,
             astria_id=subject.astria_id,
             callback_secret_hash="",  # it was polled: no callback carries its secret

@@ -211,7 +211,11 @@ def test_old_tunes_and_previews_become_models_and_photoshoots(old_apps):
     waiting_shoot = Photoshoot.objects.get(pk=training.pk)
     assert waiting_shoot.status == "training"
     assert waiting_shoot.model.status == "training" and waiting_shoot.model.astria_id == 5002
-    assert Prompt.objects.get(pk=waiting.pk).photoshoot_id == training.pk
+    waiting_now = Prompt.objects.get(pk=waiting.pk)
+    assert waiting_now.photoshoot_id == training.pk
+    # The old code may have posted it already: its next attempt looks it up first.
+    assert waiting_now.submit_attempts == 1
+    assert waiting_now.first_sent_at == waiting_now.waiting_since == training.created_at
     gone = Photoshoot.objects.get(pk=failed.pk)
     assert gone.status == "failed" and gone.failure_reason.startswith("Astria refused")
     assert gone.model.status == "failed" and gone.model.selfie_set is None

@@ -401,3 +401,76 @@ def test_an_answer_lost_after_astria_saved_the_tune_trains_one_model(
     assert photoshoot.status == "ready", photoshoot.failure_reason
     assert posts_settled(portal, "/tunes") == 1
     assert TrainedModel.objects.get().submit_attempts == 1
+
+
+# --- What the sweep and staff's retries must not leave behind ------------------------------
+
+
+@pytest.mark.django_db
+def test_a_photoshoot_waiting_on_a_model_that_expired_meanwhile_fails_with_a_refund():
+    from accounts.credits import credits_debit
+    from tests.factories import PhotoshootFactory, PromptFactory
+    from tunes.sweep import deadlines_enforce
+
+    shoot = PhotoshootFactory(model__status=TrainedModel.Status.EXPIRED, price=4)
+    PromptFactory(photoshoot=shoot)
+    credits_grant(user=shoot.owner, amount=4, reason="Test credits")
+    credits_debit(user=shoot.owner, amount=4, reason="test", cause=shoot)
+
+    deadlines_enforce(timezone.now())
+
+    shoot.refresh_from_db()
+    assert shoot.status == "failed" and "expired" in shoot.failure_reason
+    shoot.owner.refresh_from_db()
+    assert shoot.owner.credits == 4
+
+
+@pytest.mark.django_db
+def test_a_generating_photoshoot_whose_last_scene_ended_is_finished_by_the_sweep():
+    from tests.factories import PhotoshootFactory, PromptFactory
+    from tunes.sweep import deadlines_enforce
+
+    shoot = PhotoshootFactory(model__status=TrainedModel.Status.READY, status="generating")
+    PromptFactory(photoshoot=shoot, status="done")
+
+    deadlines_enforce(timezone.now())
+
+    shoot.refresh_from_db()
+    assert shoot.status == "ready"
+
+
+@pytest.mark.django_db
+def test_a_retried_scene_that_may_have_reached_astria_keeps_its_code_and_looks_first():
+    from tests.factories import PhotoshootFactory, PromptFactory
+    from tunes.staff import prompt_retry
+
+    shoot = PhotoshootFactory(model__status=TrainedModel.Status.READY, status="ready")
+    sent_at = timezone.now() - timedelta(hours=3)
+    # Failed by its deadline while a post was under way: no id, one attempt made.
+    unknown = PromptFactory(
+        photoshoot=shoot, status="failed", submit_attempts=1, first_sent_at=sent_at
+    )
+    # Made at Astria, and failed there.
+    made = PromptFactory(photoshoot=shoot, status="failed", astria_id=99, submit_attempts=1)
+    codes = {unknown.pk: unknown.code, made.pk: made.code}
+
+    # (The retries' sends are queued on commit, which this test's transaction never does.)
+    prompt_retry(prompt_id=unknown.pk)
+    prompt_retry(prompt_id=made.pk)
+
+    unknown.refresh_from_db()
+    made.refresh_from_db()
+    assert unknown.status == made.status == "waiting"
+    assert unknown.code == codes[unknown.pk] and unknown.submit_attempts == 1
+    assert unknown.first_sent_at == sent_at
+    assert made.code != codes[made.pk] and made.submit_attempts == 0 and made.first_sent_at is None
+    assert unknown.waiting_since > sent_at  # a whole deadline from the retry
+
+
+def test_more_like_this_waits_for_the_photoshoot_to_be_ready(portal, funded_owner, pack):
+    photoshoot = start(funded_owner, ready_selfie_set(funded_owner), pack)
+    Photoshoot.objects.filter(pk=photoshoot.pk).update(status="generating")
+    with pytest.raises(photoshoots.CannotStart, match="has not finished"):
+        photoshoots.more_like_this(
+            user=funded_owner, photo=photoshoot.photos.first(), start_token=uuid.uuid4()
+        )

@@ -16,6 +16,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import F
 from django.db.migrations.exceptions import IrreversibleError
 
 ASTRIA_KEEPS = timedelta(days=30)
@@ -75,6 +76,11 @@ def tunes_split(apps, schema_editor) -> None:
         # Scenes waited since their tune trained; a lookup at Astria walks back to then.
         Prompt.objects.filter(tune_id=tune.pk, waiting_since=None).update(
             waiting_since=tune.trained_at or tune.created_at
+        )
+        # A scene still waiting may have been posted already (the old code sent it again
+        # after a 504 without looking): its next attempt looks it up first, back to then.
+        Prompt.objects.filter(tune_id=tune.pk, status="waiting").update(
+            submit_attempts=1, first_sent_at=F("waiting_since")
         )
 
 
@@ -195,6 +201,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="prompt",
             name="submit_claimed_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="prompt",
+            name="first_sent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
