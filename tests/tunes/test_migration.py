@@ -149,6 +149,15 @@ def test_old_tunes_and_previews_become_models_and_photoshoots(old_apps):
         submitted_at=trained_at,
         trained_at=trained_at,
     )
+    refused = OldSubject.objects.create(
+        name="Ben",
+        selfie_set=samples,
+        subject_class="woman",
+        status="failed",
+        failure_reason="Astria refused the photos: blurry",
+        trainings=1,
+        submitted_at=trained_at,
+    )
     preview = OldPreview.objects.create(pack=pack, subject=subject, requested_by=staff)
     OldShot.objects.create(
         preview=preview,
@@ -178,7 +187,7 @@ def test_old_tunes_and_previews_become_models_and_photoshoots(old_apps):
 
     # Each tune: a model with the training (same code and title at Astria, same callback
     # secret) and a photoshoot with the same id and code, its scenes, photos and ledger.
-    assert Photoshoot.objects.count() == 3 + 1 and TrainedModel.objects.count() == 3 + 1
+    assert Photoshoot.objects.count() == 3 + 1 and TrainedModel.objects.count() == 3 + 2
     shoot = Photoshoot.objects.get(pk=ready.pk)
     model = shoot.model
     assert (shoot.code, model.code) == (ready.code, ready.code)
@@ -231,6 +240,10 @@ def test_old_tunes_and_previews_become_models_and_photoshoots(old_apps):
     subject_now = PreviewSubject.objects.get(pk=subject.pk)
     assert subject_now.model.astria_id == 6001 and subject_now.ready
     assert subject_now.model.owner_id == staff.pk
+    # One that Astria refused stays failed, with its reason: nothing trains it again unasked.
+    refused_model = PreviewSubject.objects.get(pk=refused.pk).model
+    assert (refused_model.status, refused_model.astria_id) == ("failed", None)
+    assert refused_model.failure_reason == "Astria refused the photos: blurry"
     preview_now = PackPreview.objects.get()
     assert preview_now.model_id == subject_now.model_id and preview_now.owner_id == staff.pk
     assert (preview_now.kind, preview_now.price, preview_now.status) == ("preview", 0, "ready")
