@@ -29,7 +29,8 @@ from django.urls import URLPattern, path
 
 from .credits import InsufficientCredits, credits_grant
 from .http import request_user
-from .models import CreditEntry, User
+from .models import CreditEntry, OutboxEmail, User
+from .services import outbox_resend
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -239,3 +240,35 @@ class LoginAddressAdmin(SuperusersChangeOnly, EmailAddressAdmin):
 @admin.register(Authenticator)
 class TwoFactorAdmin(SuperusersChangeOnly, AuthenticatorAdmin):
     """Removing someone's authenticator app would take their second factor away."""
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    """The outbox: what left, what waits and what failed, and sending a failed one again.
+    Never the body, which may hold someone's sign-in or reset link."""
+
+    list_display = ["subject", "recipients", "status", "attempts", "last_error", "created_at"]
+    list_filter = ["status"]
+    fields = ("subject", "recipients", "status", "attempts", "last_error", "created_at", "sent_at")
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    @admin.display(description="to")
+    def recipients(self, email: OutboxEmail) -> str:
+        return ", ".join(email.to)
+
+    # Written by the product, pruned by beat: the record of what was sent stays whole.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Send again now", permissions=["change"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutboxEmail]) -> None:
+        sent = 0
+        for email in queryset:
+            if outbox_resend(email_id=email.pk):
+                self.log_change(request, email, "Queued to be sent again")
+                sent += 1
+        self.message_user(request, f"{sent} of {queryset.count()} queued to be sent again.")

@@ -105,3 +105,39 @@ class CreditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} {self.reason}"
+
+
+class OutboxEmail(models.Model):
+    """An e-mail waiting to leave, written in the transaction that caused it (the outbox):
+    a worker sends it, and a beat task sends again what a lost task or a failing mail server
+    left pending, so a broker that was down at the commit loses nothing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Gave up"
+
+    subject = models.CharField(max_length=300)
+    # The body may hold a sign-in or reset link: admin never shows it.
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    to = models.JSONField(default=list)
+    from_email = models.CharField(max_length=300, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    # Set while one worker sends it; a send that died lets go when it lapses.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_try_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "outgoing e-mail"
+
+    def __str__(self) -> str:
+        return self.subject

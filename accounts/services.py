@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from .credits import credits_grant
-from .models import User
+from .models import OutboxEmail, User
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,14 +53,32 @@ class OutgoingEmail:
         )
 
 
-def email_queue(*, email: OutgoingEmail) -> None:
-    """Send `email` from a worker once the current transaction commits.
-
-    A slow or failing mail server then delays the e-mail, never the page that caused it.
-    """
+def email_queue(*, email: OutgoingEmail) -> OutboxEmail:
+    """Write `email` to the outbox in the current transaction, and have a worker send it once
+    that commits. A broker that is down then, a lost task or a failing mail server delays the
+    e-mail (outbox_flush sends it again), never loses it; a slow mail server never delays the
+    page that caused it."""
     from .tasks import email_send
 
-    transaction.on_commit(lambda: email_send.delay(**asdict(email)))
+    row = OutboxEmail.objects.create(
+        subject=email.subject[:300],
+        body=email.body,
+        html=email.html or "",
+        to=email.to,
+        from_email=email.from_email or "",
+        headers=email.headers,
+        next_try_at=timezone.now() + OUTBOX_FIRST_WAIT,
+    )
+    # robust: with the broker down the commit stands, and the flush sends it later.
+    transaction.on_commit(lambda: email_send.delay(row.pk), robust=True)
+    return row
+
+
+OUTBOX_FIRST_WAIT = timedelta(seconds=30)  # the task queued on commit goes first
+OUTBOX_LEASE = timedelta(minutes=2)  # a send takes seconds: an older claim is a dead worker's
+OUTBOX_MAX_ATTEMPTS = 10
+OUTBOX_KEEP = timedelta(days=7)  # sent e-mails (with their links) are forgotten after this
+MAIL_ERRORS = (smtplib.SMTPException, OSError)  # OSError: refused, reset, timed out
 
 
 def email_deliver(*, email: OutgoingEmail) -> None:
@@ -68,6 +93,75 @@ def email_deliver(*, email: OutgoingEmail) -> None:
     if email.html:
         message.attach_alternative(email.html, "text/html")
     message.send()
+
+
+def outbox_send(*, email_id: int) -> bool:
+    """Send one outbox e-mail if it is pending and no other worker is sending it; a failure
+    is recorded and tried again later (doubling waits, at most an hour apart), up to
+    OUTBOX_MAX_ATTEMPTS. Returns whether this call sent it."""
+    now = timezone.now()
+    claimed = (
+        OutboxEmail.objects.filter(pk=email_id, status=OutboxEmail.Status.PENDING)
+        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - OUTBOX_LEASE))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return False
+    row = OutboxEmail.objects.get(pk=email_id)
+    email = OutgoingEmail(
+        subject=row.subject,
+        body=row.body,
+        to=list(row.to),
+        from_email=row.from_email or None,
+        html=row.html or None,
+        headers=dict(row.headers),
+    )
+    try:
+        email_deliver(email=email)
+    except MAIL_ERRORS as exc:
+        gave_up = row.attempts >= OUTBOX_MAX_ATTEMPTS
+        OutboxEmail.objects.filter(pk=email_id, claimed_at=now).update(
+            claimed_at=None,
+            # The class only: a mail server's words may quote the addresses.
+            last_error=type(exc).__name__,
+            status=OutboxEmail.Status.FAILED if gave_up else OutboxEmail.Status.PENDING,
+            next_try_at=now + min(timedelta(minutes=2**row.attempts), timedelta(hours=1)),
+        )
+        logger.warning("e-mail %s not sent (attempt %s): %s", email_id, row.attempts, type(exc))
+        return False
+    OutboxEmail.objects.filter(pk=email_id).update(
+        status=OutboxEmail.Status.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
+    )
+    return True
+
+
+def outbox_flush(*, limit: int = 500) -> int:
+    """Beat: queue the sending of every pending e-mail whose turn has come (a task lost with
+    the broker, a mail server that failed), and forget sent ones past OUTBOX_KEEP. Returns how
+    many were queued."""
+    from .tasks import email_send
+
+    now = timezone.now()
+    OutboxEmail.objects.filter(
+        status=OutboxEmail.Status.SENT, sent_at__lt=now - OUTBOX_KEEP
+    ).delete()
+    due = OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, next_try_at__lte=now)
+    ids = list(due.order_by("next_try_at").values_list("pk", flat=True)[:limit])
+    for email_id in ids:
+        email_send.delay(email_id)
+    return len(ids)
+
+
+def outbox_resend(*, email_id: int) -> bool:
+    """Staff: try a failed (or pending) e-mail again now, with its attempts counted afresh."""
+    from .tasks import email_send
+
+    again = OutboxEmail.objects.filter(
+        pk=email_id, status__in=[OutboxEmail.Status.FAILED, OutboxEmail.Status.PENDING]
+    ).update(status=OutboxEmail.Status.PENDING, attempts=0, next_try_at=timezone.now())
+    if again:
+        transaction.on_commit(lambda: email_send.delay(email_id), robust=True)
+    return bool(again)
 
 
 def sessions_clear() -> None:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import smtplib
-from typing import Any
-
 from celery import shared_task
 
 from . import services
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=6,
-)
-def email_send(**fields: Any) -> None:
-    """Deliver one e-mail; a mail server that is down or refusing is tried again later."""
-    services.email_deliver(email=services.OutgoingEmail(**fields))
+@shared_task
+def email_send(email_id: int) -> bool:
+    """Send one e-mail of the outbox; one that fails is tried again by `outbox_flush`."""
+    return services.outbox_send(email_id=email_id)
+
+
+@shared_task
+def outbox_flush() -> int:
+    """Beat: send again what a lost task or a failing mail server left in the outbox."""
+    return services.outbox_flush()
 
 
 @shared_task

@@ -209,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.sessions_clear",
         "schedule": crontab(hour=3, minute=17),
     },
+    "outbox-flush": {
+        "task": "accounts.tasks.outbox_flush",
+        "schedule": env.int("OUTBOX_FLUSH_SECONDS", default=60),
+    },
     "tunes-poll-overdue": {
         "task": "tunes.tasks.tunes_poll_overdue",
         "schedule": env.int("POLL_SWEEP_SECONDS", default=60),

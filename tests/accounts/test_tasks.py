@@ -7,23 +7,26 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.utils import timezone
 
-from accounts import tasks
+from accounts import services, tasks
 from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def test_a_worker_sends_the_email_that_a_page_queued(celery_worker, tmp_path):
-    tasks.email_send.delay(
-        subject="[PhotoShoot] Your gallery is ready",
-        body="Open it here.",
-        to=["owner@example.com"],
-        from_email="PhotoShoot <noreply@localhost>",
-        html="<p>Open it here.</p>",
-        headers={},
-    )
+    with transaction.atomic():
+        row = services.email_queue(
+            email=services.OutgoingEmail(
+                subject="[PhotoShoot] Your gallery is ready",
+                body="Open it here.",
+                to=["owner@example.com"],
+                from_email="PhotoShoot <noreply@localhost>",
+                html="<p>Open it here.</p>",
+            )
+        )
     mail_dir = tmp_path / "mail"
 
     def delivered() -> str:
@@ -35,6 +38,8 @@ def test_a_worker_sends_the_email_that_a_page_queued(celery_worker, tmp_path):
     assert "Subject: [PhotoShoot] Your gallery is ready" in message
     assert "To: owner@example.com" in message
     assert "text/html" in message
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 1
 
 
 def test_a_worker_clears_expired_sessions_from_the_database(celery_worker):

@@ -18,8 +18,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
 
-from accounts.models import CreditEntry, User
+from accounts.models import CreditEntry, OutboxEmail, User
 from packs.models import RefusedWord
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
@@ -33,8 +34,11 @@ pytestmark = pytest.mark.django_db
 SITE = {"index", "password_change", "password_change_done", "jsi18n"}
 NOT_BY_GET = {"login", "logout", "autocomplete", "view_on_site"}
 # Pages nobody opens: models, photoshoots and scenes start from the product, selfie sets from
-# uploads; the price rules are one row, made already, that nobody deletes.
+# uploads; the price rules are one row, made already, that nobody deletes; the outbox is
+# written by the product and pruned by beat.
 NOBODY = {
+    "accounts_outboxemail_add",
+    "accounts_outboxemail_delete",
     "tunes_trainedmodel_add",
     "tunes_trainedmodel_delete",
     "tunes_photoshoot_add",
@@ -142,6 +146,9 @@ def objects(owner) -> dict[str, Any]:
         "account_emailaddress": EmailAddress.objects.get(user=owner),
         "mfa_authenticator": TOTP.activate(owner, "JBSWY3DPEHPK3PXP").instance,
         "accounts_user": owner,
+        "accounts_outboxemail": OutboxEmail.objects.create(
+            subject="Ready", body="See it.", to=[owner.email], next_try_at=timezone.now()
+        ),
         "auth_user": owner,  # Django names the password page after its own user model
         "auth_group": Group.objects.get(name="Support"),
         "uploads_selfieset": photoshoot.model.selfie_set,

@@ -34,7 +34,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.utils import timezone
 
 from accounts.credits import credits_grant
-from accounts.models import User
+from accounts.models import OutboxEmail, User
 from packs.models import RefusedWord
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
@@ -227,6 +227,14 @@ def hostile(objects: Objects, staff: User) -> Hostile:  # noqa: F811
         type(prompt): prompt,
         Pricing: Pricing.current(),
         RefusedWord: RefusedWord.objects.create(word=payload("w")),
+        # An e-mail to the hostile address, about a pack with a hostile title.
+        OutboxEmail: OutboxEmail.objects.create(
+            subject=f"Your {pack.title} photos are ready",
+            body=payload("mail"),
+            to=[HOSTILE_EMAIL],
+            last_error=payload("error"),
+            next_try_at=timezone.now(),
+        ),
         PreviewSubject: subject,
         PackPreview: preview,
         apps.get_model("account", "EmailAddress"): owner.emailaddress_set.get(),
