@@ -1,5 +1,6 @@
 """Redis, the broker, stopped for a while and started again: callbacks that come meanwhile are
-still answered, a photoshoot started meanwhile still starts, and every job finishes."""
+still answered, a photoshoot started meanwhile still starts, every job finishes, and an e-mail
+queued meanwhile is sent once."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import time
 
 import pytest
 import requests
+from django.utils import timezone
 
 from accounts.credits import credits_grant
 from tests import factories
-from tests.conftest import worker_base_env, worker_start
+from tests.conftest import wait_until, worker_base_env, worker_start
 from tests.faults.conftest import scale
 from tests.tunes.conftest import ready_selfie_set, start
 from tunes.callbacks import callback_secret
@@ -91,3 +93,43 @@ def test_a_broker_outage_loses_no_job_and_no_callback_goes_unanswered(
     titles = [t.title for t in portal.client().tunes_list()]
     assert sorted(titles) == sorted(m.astria_title for m in TrainedModel.objects.all())
     assert len(list(portal.client().prompts_list(1504944))) == 6
+
+
+def test_the_ready_email_of_a_photoshoot_that_finished_while_the_broker_was_down_arrives_once(
+    own_redis, transactional_db, tmp_path
+):
+    from accounts.models import OutboxEmail
+    from accounts.services import outbox_flush
+    from photoshoot.celery import app
+    from tunes.photoshoots import photoshoot_finish_if_done
+
+    photoshoot = factories.PhotoshootFactory(
+        status="generating", model__status=TrainedModel.Status.READY
+    )
+    factories.PromptFactory(photoshoot=photoshoot, status="done")
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    worker = None
+    try:
+        own_redis.stop()
+        # Its last scene ends now: ready, and the e-mail's task cannot reach the broker.
+        photoshoot_finish_if_done(photoshoot_id=photoshoot.pk)
+        assert Photoshoot.objects.get(pk=photoshoot.pk).status == "ready"
+        assert OutboxEmail.objects.get().status == "pending"
+
+        own_redis.start()
+        worker = worker_start(worker_base_env(tmp_path))
+        OutboxEmail.objects.update(next_try_at=timezone.now())  # its first 30 s are over
+        assert outbox_flush() == 1  # what beat does every minute
+        mail_dir = tmp_path / "mail"
+        wait_until(lambda: OutboxEmail.objects.filter(status="sent").exists(), timeout=60)
+        assert outbox_flush() == 0
+        time.sleep(2)  # a second send, if there were one, would have landed by now
+    finally:
+        app.conf.task_always_eager = eager
+        if worker is not None:
+            worker.stop()
+
+    messages = [f.read_text() for f in mail_dir.iterdir()]
+    assert len(messages) == 1, worker.output[-3000:]
+    assert f"Subject: [PhotoShoot] Your {photoshoot.pack.title} photos are ready" in messages[0]
+    assert OutboxEmail.objects.get().attempts == 1
