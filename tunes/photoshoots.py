@@ -64,10 +64,16 @@ class Quote:
 def quote(*, selfie_set: SelfieSet, pack: Pack) -> Quote:
     """A pack's price pays for training its model; on a model that is trained (or training
     already) it leaves out Pricing.training, the share staff set in admin (at least 1)."""
+    return quotes(selfie_set=selfie_set, packs=[pack])[0]
+
+
+def quotes(*, selfie_set: SelfieSet, packs: list[Pack]) -> list[Quote]:
+    """`quote` for each pack, with the set's model and the price rules read once."""
     model = training.model_current(selfie_set)
     if model is None:
-        return Quote(pack=pack, model=None, price=pack.price)
-    return Quote(pack=pack, model=model, price=max(pack.price - Pricing.current().training, 1))
+        return [Quote(pack=pack, model=None, price=pack.price) for pack in packs]
+    share = Pricing.current().training
+    return [Quote(pack=pack, model=model, price=max(pack.price - share, 1)) for pack in packs]
 
 
 # --- Start ------------------------------------------------------------------------------------
@@ -394,8 +400,8 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
         ).update(status=Prompt.Status.FAILED, failure_reason=reason, finished_at=timezone.now())
         if not failed:
             return
-        if prompt_paid_alone(prompt_id) or not credits_refunded(cause=photoshoot):
-            prompt = Prompt.objects.select_related("photoshoot").get(pk=prompt_id)
+        prompt = Prompt.objects.select_related("photoshoot").get(pk=prompt_id)
+        if prompt.price is not None or not credits_refunded(cause=photoshoot):
             credits_refund(
                 user=photoshoot.owner,
                 amount=prompt_refund_amount(prompt),
@@ -403,10 +409,6 @@ def prompt_fail(*, prompt_id: int, reason: str) -> None:
                 cause=prompt,
             )
     photoshoot_finish_if_done(photoshoot_id=photoshoot_id)
-
-
-def prompt_paid_alone(prompt_id: int) -> bool:
-    return Prompt.objects.filter(pk=prompt_id, price__isnull=False).exists()
 
 
 # --- More like this -------------------------------------------------------------------------

@@ -40,6 +40,10 @@ from . import photoshoots, zips
 from .models import Photo, Photoshoot, Pricing, Prompt, TrainedModel
 
 FINAL = {Photoshoot.Status.READY, Photoshoot.Status.FAILED}
+# Every way of starting paid work (a pack, more like this, an own idea) counts against one rate.
+start_limit = limits.per_user_limit(
+    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
+)
 
 
 def photoshoot_for_user(request: AuthenticatedHttpRequest, code: UUID) -> Photoshoot:
@@ -108,9 +112,7 @@ def model_idea(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     return _model_idea(request, model)
 
 
-@limits.per_user_limit(
-    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
-)
+@start_limit
 def _model_idea(request: AuthenticatedHttpRequest, model: TrainedModel) -> HttpResponse:
     num_images = _int(request.POST.get("num_images")) or 0
     try:
@@ -141,7 +143,7 @@ def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         for pack in Pack.objects.active().prefetch_related("prompts")
         if pack.supports(selfie_set.subject_class)
     ]
-    offers = [photoshoots.quote(selfie_set=selfie_set, pack=pack) for pack in packs]
+    offers = photoshoots.quotes(selfie_set=selfie_set, packs=packs)
     model = offers[0].model if offers else None
     return render(
         request,
@@ -169,9 +171,7 @@ def photoshoot_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _photoshoot_start(request, selfie_set, pack)
 
 
-@limits.per_user_limit(
-    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
-)
+@start_limit
 def _photoshoot_start(
     request: AuthenticatedHttpRequest, selfie_set: SelfieSet, pack: Pack
 ) -> HttpResponse:
@@ -309,9 +309,7 @@ def photo_more(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) 
     return _photo_more(request, photo)
 
 
-@limits.per_user_limit(
-    action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
-)
+@start_limit
 def _photo_more(request: AuthenticatedHttpRequest, photo: Photo) -> HttpResponse:
     try:
         photoshoots.more_like_this(
