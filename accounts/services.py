@@ -12,8 +12,10 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
+
+from operations import leases
 
 from .credits import credits_grant
 from .models import OutboxEmail, User
@@ -75,7 +77,6 @@ def email_queue(*, email: OutgoingEmail) -> OutboxEmail:
 
 
 OUTBOX_FIRST_WAIT = timedelta(seconds=30)  # the task queued on commit goes first
-OUTBOX_LEASE = timedelta(minutes=2)  # a send takes seconds: an older claim is a dead worker's
 OUTBOX_MAX_ATTEMPTS = 10
 OUTBOX_KEEP = timedelta(days=7)  # sent e-mails (with their links) are forgotten after this
 MAIL_ERRORS = (smtplib.SMTPException, OSError)  # OSError: refused, reset, timed out
@@ -99,14 +100,20 @@ def outbox_send(*, email_id: int) -> bool:
     """Send one outbox e-mail if it is pending and no other worker is sending it; a failure
     is recorded and tried again later (doubling waits, at most an hour apart), up to
     OUTBOX_MAX_ATTEMPTS. Returns whether this call sent it."""
-    now = timezone.now()
-    claimed = (
-        OutboxEmail.objects.filter(pk=email_id, status=OutboxEmail.Status.PENDING)
-        .filter(Q(claimed_at=None) | Q(claimed_at__lt=now - OUTBOX_LEASE))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+    # A send under a lease (operations/leases.py): a dead worker's claim lapses in seconds.
+    lease = leases.claim(
+        OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING),
+        email_id,
+        "claimed_at",
+        attempts=F("attempts") + 1,
     )
-    if not claimed:
+    if lease is None:
         return False
+    with leases.held(lease):
+        return _outbox_deliver(email_id, lease)
+
+
+def _outbox_deliver(email_id: int, lease: leases.Lease) -> bool:
     row = OutboxEmail.objects.get(pk=email_id)
     email = OutgoingEmail(
         subject=row.subject,
@@ -120,8 +127,8 @@ def outbox_send(*, email_id: int) -> bool:
         email_deliver(email=email)
     except MAIL_ERRORS as exc:
         gave_up = row.attempts >= OUTBOX_MAX_ATTEMPTS
-        OutboxEmail.objects.filter(pk=email_id, claimed_at=now).update(
-            claimed_at=None,
+        now = timezone.now()
+        lease.release(
             # The class only: a mail server's words may quote the addresses.
             last_error=type(exc).__name__,
             status=OutboxEmail.Status.FAILED if gave_up else OutboxEmail.Status.PENDING,

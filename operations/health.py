@@ -2,9 +2,10 @@
 
 `/healthz/` (liveness) touches nothing, so a slow database never gets healthy processes killed.
 `/healthz/ready/` (readiness) asks the database, the cache, the broker and storage, each with a
-short deadline, and names what is down. Its answer is read by whoever can reach the URL, so it
-says only a component's name and a plain reason (an exception's type, never its message: those
-hold hosts, URLs and, for a broker or database URL, passwords).
+short deadline, and names what is down. It also reports beat's sweep late (watchdog.py),
+without counting it: web processes serve fine without beat. Its answer is read by whoever can
+reach the URL, so it says only a component's name and a plain reason (an exception's type,
+never its message: those hold hosts, URLs and, for a broker or database URL, passwords).
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def ready(request: HttpRequest) -> JsonResponse:
-    """200 and every component `ok`, or 503 naming what is down."""
+    """200 and every component `ok`, or 503 naming what is down (beat's state is only said)."""
     results = checks_recent()
-    status = 200 if all(result == "ok" for result in results.values()) else 503
+    serving = (result for name, result in results.items() if name not in REPORTED_ONLY)
+    status = 200 if all(result == "ok" for result in serving) else 503
     return JsonResponse(results, status=status)
 
 
@@ -137,9 +139,27 @@ def storage_check() -> None:
     storage().exists("healthz/ready")
 
 
+def beat_check() -> None:
+    """Beat's sweep ran lately (through the default connection: this is a thread of its own,
+    whose connection is closed afterwards)."""
+    from django.db import connection
+
+    from .watchdog import beat_status
+
+    try:
+        status = beat_status()
+    finally:
+        connection.close()
+    if status.late:
+        raise NotReady(status.sentence())
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": database_check,
     "cache": cache_check,
     "broker": broker_check,
     "storage": storage_check,
+    "beat": beat_check,
 }
+# Said in the answer, not counted in its status.
+REPORTED_ONLY = frozenset({"beat"})

@@ -184,6 +184,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     }
+# The sandbox stands for Astria, whose work goes on whatever happens to our workers: its tasks
+# may run on a queue (and a worker) of their own, as the fault suite does when it kills ours.
+CELERY_TASK_ROUTES = {"sandbox.tasks.*": {"queue": env.str("SANDBOX_QUEUE", default="celery")}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -204,6 +207,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
 )
 Path(CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
+# Beat's sweep: overdue polls, lost tasks sent again, deadlines (tunes/sweep.py). The watchdog
+# reports beat late once no sweep has finished for BEAT_LATE_PERIODS of these.
+POLL_SWEEP_SECONDS = env.int("POLL_SWEEP_SECONDS", default=60)
+BEAT_LATE_PERIODS = env.float("BEAT_LATE_PERIODS", default=2.5)
+# A job's claim is renewed by its attempt every quarter of this; a killed worker's lapses after
+# it, and the resume check (every WORK_RESUME_SECONDS) hands the job on (operations/leases.py).
+CLAIM_LEASE_SECONDS = env.int("CLAIM_LEASE_SECONDS", default=20)
+WORK_RESUME_SECONDS = env.int("WORK_RESUME_SECONDS", default=10)
+# The worker touches this file while it is alive; `python -m operations.worker_alive` checks it
+# (a supervisor's liveness probe). One file per worker process on a host.
+WORKER_ALIVE_FILE = env.str("WORKER_ALIVE_FILE", default=str(VAR_DIR / "worker-alive"))
+WORKER_ALIVE_SECONDS = env.int("WORKER_ALIVE_SECONDS", default=10)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear": {
         "task": "accounts.tasks.sessions_clear",
@@ -215,7 +230,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "tunes-poll-overdue": {
         "task": "tunes.tasks.tunes_poll_overdue",
-        "schedule": env.int("POLL_SWEEP_SECONDS", default=60),
+        "schedule": POLL_SWEEP_SECONDS,
+    },
+    "work-resume": {
+        "task": "tunes.tasks.claims_lapsed_resume",
+        "schedule": WORK_RESUME_SECONDS,
     },
     "astria-calls-prune": {
         "task": "tunes.tasks.astria_calls_prune",
@@ -496,7 +515,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # The load balancer checks over plain HTTP, from behind the proxy: liveness and readiness.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^healthz/ready/$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^healthz/ready/$", r"^healthz/beat/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

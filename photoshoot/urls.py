@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from operations import health
+from operations import health, watchdog
 
 admin.site.site_header = "PhotoShoot admin"
 admin.site.site_title = "PhotoShoot admin"
@@ -19,6 +19,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("healthz/", health.healthz, name="healthz"),
     path("healthz/ready/", health.ready, name="healthz_ready"),
+    path("healthz/beat/", watchdog.beat, name="healthz_beat"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

@@ -236,10 +236,13 @@ def worker_env() -> dict[str, str]:
     return {}
 
 
-def worker_start(env: dict[str, str], *, own_session: bool = False) -> WorkerProcess:
+def worker_start(
+    env: dict[str, str], *, own_session: bool = False, queues: str = "celery"
+) -> WorkerProcess:
     """Start a worker process of the project with `env` (see `celery_worker`) and wait until it
     is ready. `own_session`: in a process group of its own, so that a test can kill the main
-    process and its pool children at once (`WorkerProcess.kill`)."""
+    process and its pool children at once (`WorkerProcess.kill`). `queues`: those it takes
+    tasks from (comma-separated)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -255,6 +258,8 @@ def worker_start(env: dict[str, str], *, own_session: bool = False) -> WorkerPro
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "--queues",
+            queues,
         ],
         cwd=BASE_DIR,
         env=subprocess_env(**env),
@@ -280,6 +285,7 @@ def worker_base_env(tmp_path: Path) -> dict[str, str]:
         # django-environ drops the first slash of the path: "filemail:///" + "/tmp/…".
         "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # the test's own files, as the web side sees
+        "WORKER_ALIVE_FILE": str(tmp_path / "worker-alive"),
     }
 
 

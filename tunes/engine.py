@@ -1,9 +1,11 @@
 """The generation engine's shared rules: what training a model and generating a prompt have in
 common with Astria, written once (training.py and generation.py are its two state machines).
 
-- One attempt at a time posts an object: it claims the row by stamping it and lets go when it
-  ends; a copy of the task finds it claimed; the claim of a killed worker lapses after the task
-  time limit, when that attempt can no longer be running.
+- One attempt at a time posts an object: it claims the row with a lease that a heartbeat renews
+  while it works (operations/leases.py) and lets go when it ends; a copy of the task finds it
+  claimed; a killed worker's claim lapses within CLAIM_LEASE_SECONDS and the sweep sends the
+  object again at once. Right before the paid post the attempt checks that the lease is still
+  its own.
 - Nothing is paid twice: an object that may be at Astria already (any attempt after the first,
   or a 504, a broken connection or an unreadable 201 on this one) is looked up before it is
   posted again (CONTRACT §2, §4). Astria's own idempotency is an account switch that is off
@@ -14,46 +16,49 @@ common with Astria, written once (training.py and generation.py are its two stat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from astria.errors import AstriaError
+from operations import leases
+from operations.leases import Lease
 
+logger = logging.getLogger(__name__)
 Found = TypeVar("Found")
 
 # Astria's clock and ours may differ a little: a lookup looks this far before our first send.
 LOOKUP_SKEW = timedelta(minutes=10)
 
 
-def claims_lapsed_before() -> datetime:
-    # An attempt runs at most the task time limit: an older claim is a dead worker's.
-    return timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-
-
 @contextmanager
-def submit_claim(queryset: models.QuerySet[Any], pk: int, **moved: Any) -> Iterator[bool]:
+def submit_claim(queryset: models.QuerySet[Any], pk: int, **moved: Any) -> Iterator[Lease | None]:
     """Claim the unsent object `pk` of `queryset` for one attempt (counting it, and applying
-    `moved`, e.g. a status); yields whether this attempt has it, and lets go afterwards."""
-    now = timezone.now()
-    claimed = queryset.filter(
-        Q(submit_claimed_at=None) | Q(submit_claimed_at__lt=claims_lapsed_before()),
-        pk=pk,
-        astria_id=None,
-    ).update(submit_attempts=F("submit_attempts") + 1, submit_claimed_at=now, **moved)
-    try:
-        yield bool(claimed)
-    finally:
-        if claimed:
-            queryset.model.objects.filter(pk=pk, submit_claimed_at=now).update(
-                submit_claimed_at=None
-            )
+    `moved`, e.g. a status); yields this attempt's lease (None: another attempt holds it),
+    renewed while the block runs and released afterwards."""
+    lease = leases.claim(
+        queryset.filter(astria_id=None),
+        pk,
+        "submit_claimed_at",
+        submit_attempts=F("submit_attempts") + 1,
+        **moved,
+    )
+    with leases.held(lease):
+        try:
+            yield lease
+        except ClaimLost:
+            logger.warning("%s %s: claim lapsed mid-attempt, left to the next", queryset.model, pk)
+
+
+class ClaimLost(Exception):
+    """This attempt's lease lapsed (its process was frozen or cut off): another attempt may be
+    sending the object, so this one must not."""
 
 
 def submit_with_lookup(
@@ -62,14 +67,18 @@ def submit_with_lookup(
     find: Callable[[], Found | None],
     create: Callable[[], Found],
     refused: Callable[[AstriaError], object],
+    lease: Lease,
 ) -> Found | None:
     """The object at Astria: found by `find` (unless this is the very first attempt), else
-    posted by `create`; after an answer that leaves it unknown whether Astria saved the post,
-    looked up again before anything else. None: Astria refused it for good (`refused` ran).
-    Transient errors propagate: the next attempt looks first."""
+    posted by `create` while `lease` is still this attempt's (ClaimLost otherwise); after an
+    answer that leaves it unknown whether Astria saved the post, looked up again before anything
+    else. None: Astria refused it for good (`refused` ran). Transient errors propagate: the next
+    attempt looks first."""
     found = None if first_attempt else find()
     if found is not None:
         return found
+    if not lease.held():
+        raise ClaimLost
     try:
         return create()
     except AstriaError as exc:

@@ -33,12 +33,12 @@ def prompt_submit(*, prompt_id: int) -> None:
     scene that may be at Astria already is looked up by its callback URL first (engine.py)."""
     waiting = Prompt.objects.filter(status=Prompt.Status.WAITING)
     first_sent = Coalesce(F("first_sent_at"), Now())
-    with engine.submit_claim(waiting, prompt_id, first_sent_at=first_sent) as claimed:
-        if claimed:
-            _prompt_post(prompt_id)
+    with engine.submit_claim(waiting, prompt_id, first_sent_at=first_sent) as lease:
+        if lease is not None:
+            _prompt_post(prompt_id, lease)
 
 
-def _prompt_post(prompt_id: int) -> None:
+def _prompt_post(prompt_id: int, lease: engine.Lease) -> None:
     prompt = Prompt.objects.select_related("photoshoot__model").get(pk=prompt_id)
     model = prompt.photoshoot.model
     if prompt.photoshoot.status not in GENERATING_OR_READY or model.astria_id is None:
@@ -73,6 +73,7 @@ def _prompt_post(prompt_id: int) -> None:
             refused=lambda exc: prompt_fail(
                 prompt_id=prompt_id, reason=f"Astria refused the scene: {exc.message}"
             ),
+            lease=lease,
         )
     if created is None:
         return

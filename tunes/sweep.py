@@ -10,8 +10,11 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from operations import leases
 
 from . import engine, training
 from .models import Photoshoot, Prompt, TrainedModel
@@ -73,6 +76,70 @@ def overdue_poll() -> int:
         photoshoot_generate.delay(pk)
         queued += 1
     return queued
+
+
+def claims_lapsed_resume() -> int:
+    """Beat, every WORK_RESUME_SECONDS: an object whose sending attempt died (its claim no
+    longer renewed, see operations/leases.py) goes to a new attempt at once, which looks it up
+    before posting again. The one sweep that clears the dead claim queues it. Returns how many
+    were queued."""
+    from .tasks import model_submit, prompt_submit
+
+    dead = Q(astria_id=None, submit_claimed_at__lt=leases.lapsed_before())
+    work: list[tuple[QuerySet[Any], Task]] = [
+        (
+            TrainedModel.objects.filter(
+                dead, status__in=[TrainedModel.Status.QUEUED, TrainedModel.Status.SUBMITTING]
+            ),
+            model_submit,
+        ),
+        (Prompt.objects.filter(dead, status=Prompt.Status.WAITING), prompt_submit),
+    ]
+    queued = 0
+    for queryset, task in work:
+        for pk, stamp in queryset.values_list("pk", "submit_claimed_at"):
+            if queryset.model.objects.filter(pk=pk, submit_claimed_at=stamp).update(
+                submit_claimed_at=None
+            ):
+                task.delay(pk)
+                queued += 1
+    return queued
+
+
+def overdue_oldest() -> tuple[str, Any, datetime] | None:
+    """The job that has waited longest past when it should have moved on (for staff's admin
+    index): what it is, the object, and when it was due. None when nothing is overdue."""
+    now = timezone.now()
+    wait = timedelta(seconds=settings.POLL_AFTER_SECONDS)
+    unsent = [TrainedModel.Status.QUEUED, TrainedModel.Status.SUBMITTING]
+    kinds: list[tuple[str, QuerySet[Any], Any]] = [
+        (
+            "a model in training",
+            TrainedModel.objects.filter(status=TrainedModel.Status.TRAINING),
+            Coalesce("eta", F("submitted_at") + wait),
+        ),
+        (
+            "a model not sent to Astria",
+            TrainedModel.objects.filter(status__in=unsent),
+            F("queued_at") + wait,
+        ),
+        (
+            "a scene at Astria",
+            Prompt.objects.filter(status=Prompt.Status.SUBMITTED),
+            F("submitted_at") + wait,
+        ),
+        (
+            "a scene not sent to Astria",
+            Prompt.objects.filter(_waiting_since_before(now)),
+            F("waiting_since") + wait,
+        ),
+    ]
+    candidates = []
+    for kind, queryset, due in kinds:
+        first = queryset.annotate(due=due).filter(due__lt=now).order_by("due").first()
+        if first is not None:
+            candidates.append((kind, first, first.due))
+    return min(candidates, key=lambda candidate: candidate[2], default=None)
 
 
 def _waiting_since_before(moment: datetime) -> Q:

@@ -117,8 +117,19 @@ def photo_ingest(
 
 @shared_task
 def tunes_poll_overdue() -> int:
-    """Beat: poll models and prompts whose callback is overdue; fail those past deadline."""
-    return sweep.overdue_poll()
+    """Beat: poll models and prompts whose callback is overdue; fail those past deadline; and
+    say so to the watchdog once done."""
+    from operations.watchdog import heartbeat_record
+
+    queued = sweep.overdue_poll()
+    heartbeat_record()
+    return queued
+
+
+@shared_task
+def claims_lapsed_resume() -> int:
+    """Beat, every few seconds: send again what a dead worker was sending."""
+    return sweep.claims_lapsed_resume()
 
 
 @shared_task

@@ -63,12 +63,12 @@ def model_create(*, owner: User, selfie_set: SelfieSet) -> TrainedModel:
 def model_submit(*, model_id: int) -> None:
     """Post the Flux LoRA tune to Astria and keep its id; never trains two (engine.py)."""
     unsent = TrainedModel.objects.filter(status__in=UNFINISHED[:2])
-    with engine.submit_claim(unsent, model_id, status=TrainedModel.Status.SUBMITTING) as claimed:
-        if claimed:
-            _model_post(model_id)
+    with engine.submit_claim(unsent, model_id, status=TrainedModel.Status.SUBMITTING) as lease:
+        if lease is not None:
+            _model_post(model_id, lease)
 
 
-def _model_post(model_id: int) -> None:
+def _model_post(model_id: int, lease: engine.Lease) -> None:
     model = TrainedModel.objects.select_related("selfie_set").get(pk=model_id)
     client = get_client()
     with calls_about(model_id=model_id):
@@ -88,6 +88,7 @@ def _model_post(model_id: int) -> None:
                 refused=lambda exc: model_fail(
                     model_id=model_id, reason=f"Astria refused the photos: {exc.message}"
                 ),
+                lease=lease,
             )
         except _NothingToTrain:
             model_fail(model_id=model_id, reason="The selfies were deleted before training.")

@@ -1,7 +1,8 @@
 """A gallery's zip: streamed for a small gallery, built once by a worker for a large one.
 
 One build at a time: the request that stamps the photoshoot first queues it, the others find
-it claimed; the claim lapses after the task time limit (a dead worker's), as a submit's does.
+it claimed. The claim marks a build queued or running, and a queued task renews nothing, so it
+lapses after the task time limit (operations/leases.py queued_lapsed_before).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from operations.leases import queued_lapsed_before
 from uploads import storage
 
-from .engine import claims_lapsed_before
 from .models import Photo, Photoshoot
 
 
@@ -39,17 +40,17 @@ def zip_building(photoshoot: Photoshoot) -> bool:
     """Whether a build of its zip is queued or running (claimed, and not lapsed)."""
     return (
         photoshoot.zip_claimed_at is not None
-        and photoshoot.zip_claimed_at >= claims_lapsed_before()
+        and photoshoot.zip_claimed_at >= queued_lapsed_before()
     )
 
 
 def zip_request(*, photoshoot_id: int) -> bool:
     """Queue the build of a ready gallery's zip unless one is queued or running: the request
     that stamps the photoshoot first queues it, the others find it claimed (however many come at
-    once). Returns whether this call queued it; the claim lapses as a submit's does (engine.py)."""
+    once). Returns whether this call queued it."""
     claimed_at = timezone.now()
     claimed = Photoshoot.objects.filter(
-        Q(zip_claimed_at=None) | Q(zip_claimed_at__lt=claims_lapsed_before()),
+        Q(zip_claimed_at=None) | Q(zip_claimed_at__lt=queued_lapsed_before()),
         pk=photoshoot_id,
         zip_file="",
         status=Photoshoot.Status.READY,

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts.credits import credits_grant
 from accounts.models import OutboxEmail, User
+from operations.watchdog import heartbeat_record
 from packs.models import RefusedWord
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
@@ -217,6 +218,7 @@ def hostile(objects: Objects, staff: User) -> Hostile:  # noqa: F811
         action_flag=CHANGE,
         change_message=payload("log"),
     )
+    heartbeat_record()  # beat is on time: its monitor answers 200
     by_model: dict[type[Model], Model] = {
         User: owner,
         Group: group,

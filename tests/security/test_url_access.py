@@ -133,6 +133,7 @@ PUBLIC = {
     "packs:image": ["get"],
     "healthz": ["get"],
     "healthz_ready": ["get"],
+    "healthz_beat": ["get"],
 }
 
 TABLES = [OWNED, OWNED_IN_REQUEST, ACCOUNT, TOKEN, CALLBACKS, PUBLIC]

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import CreditEntry
+from operations import leases
 from tests.conftest import wait_until
 from tests.tunes.conftest import ready_selfie_set, start
 from tunes.models import Photo, Photoshoot, Prompt, TrainedModel
@@ -289,9 +290,8 @@ def test_a_copy_of_a_submit_task_does_nothing_while_an_attempt_is_under_way(
     assert astria_tunes(portal) == 0
     assert TrainedModel.objects.get(pk=model_id).status == "submitting"
 
-    # That worker was killed: once its attempt cannot be running any more, the model is taken
-    # up again.
-    lapsed = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    # That worker was killed: once its lease is no longer renewed, the model is taken up again.
+    lapsed = leases.lapsed_before() - timedelta(seconds=1)
     TrainedModel.objects.filter(pk=model_id).update(submit_claimed_at=lapsed)
     training.model_submit(model_id=model_id)
     model = TrainedModel.objects.get(pk=model_id)
@@ -299,6 +299,31 @@ def test_a_copy_of_a_submit_task_does_nothing_while_an_attempt_is_under_way(
     assert model.submit_claimed_at is None
     assert Photoshoot.objects.get(pk=photoshoot.pk).status == "ready"
     assert astria_tunes(portal) == 1
+
+
+def test_the_resume_check_hands_a_dead_workers_submit_on_at_once_and_leaves_live_ones(
+    portal, funded_owner, pack
+):
+    from tunes.sweep import claims_lapsed_resume
+
+    photoshoot = lost_start(funded_owner, pack, age=timedelta(seconds=1))
+    model_id = photoshoot.model_id
+    # A live attempt renews its claim: the resume check leaves it alone.
+    TrainedModel.objects.filter(pk=model_id).update(
+        status="submitting", submit_claimed_at=timezone.now()
+    )
+    assert claims_lapsed_resume() == 0
+    assert astria_tunes(portal) == 0
+    # Its worker was killed a lease ago: the next check (every WORK_RESUME_SECONDS) sends it,
+    # long before the sweep's resend of lost tasks would.
+    TrainedModel.objects.filter(pk=model_id).update(
+        submit_claimed_at=leases.lapsed_before() - timedelta(seconds=1)
+    )
+    assert claims_lapsed_resume() == 1
+    model = TrainedModel.objects.get(pk=model_id)
+    assert model.status == "ready", model.failure_reason
+    assert astria_tunes(portal) == 1
+    assert claims_lapsed_resume() == 0
 
 
 def test_a_model_whose_attempt_was_killed_after_posting_is_found_not_posted_again(
@@ -311,7 +336,7 @@ def test_a_model_whose_attempt_was_killed_after_posting_is_found_not_posted_agai
     assert photoshoot.status == "ready"
     astria_id = photoshoot.model.astria_id
     # As if the worker died after Astria took the tune but before its id was saved.
-    lapsed = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    lapsed = leases.lapsed_before() - timedelta(seconds=1)
     TrainedModel.objects.filter(pk=photoshoot.model_id).update(
         status="submitting", astria_id=None, submit_claimed_at=lapsed
     )
