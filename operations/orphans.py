@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from packs.models import Pack, PackSample
@@ -31,7 +32,18 @@ from uploads.models import Selfie
 
 logger = logging.getLogger(__name__)
 
-Field = tuple[type[models.Model], str]
+
+@dataclass(frozen=True)
+class Naming:
+    """Rows of `model` (those `only` selects) name objects in `field`."""
+
+    model: type[models.Model]
+    field: str
+    only: Q | None = None  # None: every row
+
+    def named(self, names: list[str]) -> set[str]:
+        rows = self.model._default_manager.filter(self.only or Q(), **{f"{self.field}__in": names})
+        return {str(value) for value in rows.values_list(self.field, flat=True)}
 
 
 def _file_folder(model: type[models.Model], name: str) -> str:
@@ -39,15 +51,17 @@ def _file_folder(model: type[models.Model], name: str) -> str:
     return str(upload_to).strip("/")
 
 
-# For each folder (storage.key_folder of a key): the fields of the rows that name its objects.
-NAMED_BY: dict[str, tuple[Field, ...]] = {
-    "uploads": ((Selfie, "upload_key"),),
-    "selfies": ((Selfie, "image"), (Selfie, "thumbnail")),
-    "photos": ((Photo, "image"), (Photo, "thumbnail")),
-    "previews": ((Photo, "image"), (Photo, "thumbnail")),
-    "zips": ((Photoshoot, "zip_file"),),
-    _file_folder(Pack, "cover"): ((Pack, "cover"),),
-    _file_folder(PackSample, "image"): ((PackSample, "image"),),
+# For each folder (storage.key_folder of a key): the rows that name its objects.
+NAMED_BY: dict[str, tuple[Naming, ...]] = {
+    # The original of a finished selfie is removed once its copy is stored: a finish killed
+    # before that removal leaves it, and its row's upload_key does not keep it.
+    "uploads": (Naming(Selfie, "upload_key", Q(status=Selfie.Status.PENDING)),),
+    "selfies": (Naming(Selfie, "image"), Naming(Selfie, "thumbnail")),
+    "photos": (Naming(Photo, "image"), Naming(Photo, "thumbnail")),
+    "previews": (Naming(Photo, "image"), Naming(Photo, "thumbnail")),
+    "zips": (Naming(Photoshoot, "zip_file"),),
+    _file_folder(Pack, "cover"): (Naming(Pack, "cover"),),
+    _file_folder(PackSample, "image"): (Naming(PackSample, "image"),),
 }
 
 # What is listed: every user's folder, the studio's, and the packs' files.
@@ -113,10 +127,6 @@ def _page_sweep(page: list[storage.StoredObject], *, before: datetime, counts: S
     counts.deleted += len(orphans) - failed
 
 
-def names_in_rows(names: list[str], fields: tuple[Field, ...]) -> set[str]:
-    """Which of `names` a row names in any of `fields` (one query per field)."""
-    named: set[str] = set()
-    for model, name in fields:
-        found = model._default_manager.filter(**{f"{name}__in": names})
-        named.update(str(value) for value in found.values_list(name, flat=True))
-    return named
+def names_in_rows(names: list[str], namings: tuple[Naming, ...]) -> set[str]:
+    """Which of `names` a row names (one query per field)."""
+    return set().union(*(naming.named(names) for naming in namings))

@@ -138,6 +138,16 @@ def orphans_of_each_kind(owner: Any) -> set[str]:
     }
 
 
+def test_the_original_of_a_finished_selfie_is_not_kept_by_its_row(owner, store, settings):
+    """A finish killed after storing the copy but before removing the original leaves it."""
+    settings.STORAGE_ORPHAN_GRACE_SECONDS = 0
+    selfie = ready_selfie_set(owner, count=1).selfies.get()
+    put(selfie.upload_key)
+
+    assert orphans.storage_orphans_sweep().by_folder == {"uploads": 1, "selfies": 0}
+    assert all_names() == {selfie.image, selfie.thumbnail}
+
+
 def test_it_pages_through_more_objects_than_a_page_and_checks_them_in_batches(
     owner, store, settings, django_assert_max_num_queries
 ):
@@ -199,7 +209,7 @@ def test_the_beat_task_sweeps_hourly_and_logs_counts_only(owner, settings, caplo
 def test_every_file_field_of_every_model_is_known_to_the_sweep():
     """A new FileField is a new kind of object: the sweep must know which rows name it, or it
     would leave its orphans for ever (or, in a folder it sweeps, delete what it names)."""
-    known = {(model, name) for fields in orphans.NAMED_BY.values() for model, name in fields}
+    known = {(n.model, n.field) for namings in orphans.NAMED_BY.values() for n in namings}
     file_fields = {
         (model, field.name)
         for model in apps.get_models()
