@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "uploads.tasks.selfie_uploads_sweep",
         "schedule": crontab(minute=41),
     },
+    "storage-orphans-sweep": {
+        "task": "operations.tasks.storage_orphans_sweep",
+        "schedule": crontab(minute=53),
+    },
 }
 
 # --- Cache (login rate limits live here, so production needs one shared by every process) ---
@@ -262,6 +266,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default=_cache_default or enviro
 
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# How old an object no row names must be before the hourly sweep removes it: far longer than
+# any write takes (operations/orphans.py).
+STORAGE_ORPHAN_GRACE_SECONDS = env.int("STORAGE_ORPHAN_GRACE_SECONDS", default=24 * 3600)
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 if not PRODUCTION:
     # whitenoise serves from the finders here, but warns when the folder is missing.

@@ -140,12 +140,15 @@ def selfie_finish_upload(*, selfie: Selfie) -> Selfie | None:
     """Verify the uploaded object and store it normalised, with a thumbnail and hints.
 
     The original is never kept. A rejected file is deleted with its row, and RejectedImage
-    carries the sentence to show. Finishing twice, or after removal, changes nothing and
-    returns None.
+    carries the sentence to show. A finish that another one beat changes nothing and returns
+    that one's photo; after removal it changes nothing and returns None.
     """
     try:
         normalised = selfie_normalise(_uploaded_bytes(selfie))
     except RejectedImage:
+        finished = _finished(selfie)
+        if finished is not None:
+            return finished  # another finish of it won meanwhile, and removed the original
         # The object is of no use whatever happens to the row: remove it now.
         storage.objects_delete([selfie.upload_key])
         Selfie.objects.filter(pk=selfie.pk, status=Selfie.Status.PENDING).delete()
@@ -172,7 +175,15 @@ def selfie_finish_upload(*, selfie: Selfie) -> Selfie | None:
     )
     # Finished by someone else meanwhile, or removed: ours are spare copies.
     storage.objects_delete([selfie.upload_key] if done else [image, thumb])
-    return Selfie.objects.get(pk=selfie.pk) if done else None
+    return _finished(selfie)
+
+
+def _finished(selfie: Selfie) -> Selfie | None:
+    return (
+        Selfie.objects.select_related("selfie_set__owner")
+        .filter(pk=selfie.pk, status=Selfie.Status.READY)
+        .first()
+    )
 
 
 def _has_near_duplicate(selfie: Selfie, dhash: str) -> bool:

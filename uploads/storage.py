@@ -3,14 +3,19 @@ the browser sends bytes to directly, and short-lived signed URLs to show them.
 
 S3 (production): a presigned POST whose policy fixes the key, type and size, and SigV4-signed
 GET URLs. Local files (development): the same request shape, sent to portal endpoints that
-check a signed, expiring token. This module is the one place that knows the difference.
+check a signed, expiring token. This module is the one place that knows the difference,
+also for listing a folder's objects with their times and deleting many at once (what the sweep
+of objects no row names needs: operations/orphans.py).
 """
 
 from __future__ import annotations
 
 import functools
+import posixpath
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -67,17 +72,31 @@ def _s3_origins(store: S3Storage) -> tuple[str, ...]:
 
 # Objects of no user: what the creatives' pack previews make of sample subjects.
 STUDIO_PREFIX = "studio"
+# Every user's folder is under this one.
+USERS_PREFIX = "u"
 
 
 def owner_prefix(user: User | None) -> str:
     """A stable, opaque folder per user (no id or e-mail in object keys)."""
     if user is None:
         return STUDIO_PREFIX
-    return "u/" + salted_hmac("uploads.owner-prefix", str(user.pk)).hexdigest()[:20]
+    return f"{USERS_PREFIX}/" + salted_hmac("uploads.owner-prefix", str(user.pk)).hexdigest()[:20]
 
 
 def new_key(user: User | None, folder: str, suffix: str = "") -> str:
     return f"{owner_prefix(user)}/{folder}/{secrets.token_urlsafe(18)}{suffix}"
+
+
+def key_folder(name: str) -> str:
+    """The folder a key was made for, without its owner: `selfies` for a key `new_key` made
+    (`u/<owner>/selfies/<random>.jpg`, `studio/previews/<random>.jpg`), the directory for any
+    other (`packs/covers` for `packs/covers/a.jpg`)."""
+    parts = name.split("/")
+    if parts[0] == USERS_PREFIX and len(parts) == 4:
+        return parts[2]
+    if parts[0] == STUDIO_PREFIX and len(parts) == 3:
+        return parts[1]
+    return posixpath.dirname(name)
 
 
 def upload_target_for(*, user: User, key: str, content_type: str) -> UploadTarget:
@@ -171,3 +190,78 @@ def objects_delete(names: list[str]) -> None:
     store = storage()
     for name in filter(None, names):
         store.delete(name)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    name: str
+    modified: datetime  # aware
+
+
+def stored_pages(prefix: str, *, page_size: int = 1000) -> Iterator[list[StoredObject]]:
+    """Every object whose name starts with `prefix` (a folder, ending in "/"), a page of at most
+    `page_size` at a time, so that a large bucket is never held in memory at once."""
+    store = storage()
+    if is_s3(store):
+        yield from _s3_pages(store, prefix, page_size=page_size)
+        return
+    page: list[StoredObject] = []
+    for name in _files_under(store, prefix.rstrip("/")):
+        page.append(StoredObject(name, store.get_modified_time(name)))
+        if len(page) == page_size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _s3_location(store: S3Storage) -> str:
+    return f"{store.location.strip('/')}/" if store.location else ""
+
+
+def _s3_pages(store: S3Storage, prefix: str, *, page_size: int) -> Iterator[list[StoredObject]]:
+    # The client's own paginator: one ListObjectsV2 call per page, continuation tokens and all.
+    location = _s3_location(store)
+    paginator = store.connection.meta.client.get_paginator("list_objects_v2")
+    pages = paginator.paginate(
+        Bucket=store.bucket_name,
+        Prefix=location + prefix,
+        PaginationConfig={"PageSize": page_size},
+    )
+    for page in pages:
+        objects = [
+            StoredObject(item["Key"][len(location) :], item["LastModified"])
+            for item in page.get("Contents", [])
+            if not item["Key"].endswith("/")  # a folder marker some tools make
+        ]
+        if objects:
+            yield objects
+
+
+def _files_under(store: Storage, folder: str) -> Iterator[str]:
+    """Local files (development): one directory read at a time, depth first."""
+    try:
+        folders, files = store.listdir(folder)
+    except FileNotFoundError:
+        return
+    for file in sorted(files):
+        yield f"{folder}/{file}"
+    for sub in sorted(folders):
+        yield from _files_under(store, f"{folder}/{sub}")
+
+
+def objects_delete_many(names: list[str]) -> int:
+    """Remove up to a thousand objects in one call where storage allows it (S3's DeleteObjects);
+    returns how many were not removed."""
+    store = storage()
+    if not is_s3(store):
+        objects_delete(names)
+        return 0
+    if not names:
+        return 0
+    location = _s3_location(store)
+    answer = store.connection.meta.client.delete_objects(
+        Bucket=store.bucket_name,
+        Delete={"Objects": [{"Key": location + name} for name in names], "Quiet": True},
+    )
+    return len(answer.get("Errors", []))

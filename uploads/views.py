@@ -55,6 +55,12 @@ def photo_json(selfie: Selfie) -> dict[str, Any]:
     }
 
 
+def upload_removed() -> JsonResponse:
+    """A finish of an upload that is not there: removed meanwhile (or never this user's, which
+    gets the same answer)."""
+    return JsonResponse({"error": "This upload was removed."}, status=404)
+
+
 def rejected(exc: RejectedImage) -> JsonResponse:
     return JsonResponse({"error": exc.reason}, status=422)
 
@@ -183,14 +189,19 @@ def _upload_start(request: AuthenticatedHttpRequest, selfie_set: SelfieSet) -> H
 @login_required
 @require_POST
 def upload_finish(request: AuthenticatedHttpRequest, code: UUID, upload_code: UUID) -> HttpResponse:
-    """The browser says the bytes are in storage: verify and normalise them."""
-    selfie = get_object_or_404(
-        Selfie.objects.select_related("selfie_set__owner"),
-        code=upload_code,
-        selfie_set__code=code,
-        selfie_set__owner=request.user,
-        status=Selfie.Status.PENDING,
+    """The browser says the bytes are in storage: verify and normalise them.
+
+    A finish sent again after one that committed (its answer lost with a killed web process
+    or a dropped connection) answers as that one did, without checking anything again."""
+    selfie = (
+        Selfie.objects.select_related("selfie_set__owner")
+        .filter(code=upload_code, selfie_set__code=code, selfie_set__owner=request.user)
+        .first()
     )
+    if selfie is None:
+        return upload_removed()
+    if selfie.status == Selfie.Status.READY:
+        return JsonResponse({"photo": photo_json(selfie)})
     slots = settings.UPLOAD_FINISH_CONCURRENCY
     # Each check holds a decoded photo in memory: one user's parallel finishes must not add up.
     with limits.slot_hold(
@@ -219,7 +230,7 @@ def _upload_check(request: AuthenticatedHttpRequest, selfie: Selfie) -> HttpResp
         limits.rate_refund(user=request.user, action=FINISH)
         return limits.too_many(request, str(exc), seconds=FINISH_RETRY_SECONDS, json=True)
     if done is None:
-        return JsonResponse({"error": "This upload was removed."}, status=404)
+        return upload_removed()
     return JsonResponse({"photo": photo_json(done)})
 
 
