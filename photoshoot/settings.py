@@ -160,6 +160,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # as a whole (and wait) instead of failing on table locks of a shared in-memory database.
     # One per test run, so that two runs in one checkout never share (or delete) a database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that stopped refuses a connection at once, but one behind a lost network
+    # drops packets and libpq would wait for TCP's own timeout (minutes) on every request:
+    # Astria's callbacks are answered 503 within this instead (tunes/callbacks.py). A
+    # `connect_timeout` in DATABASE_URL's query wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

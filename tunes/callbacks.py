@@ -3,6 +3,10 @@
 Astria neither signs nor retries callbacks (CONTRACT §5), so a callback is only a hint to look:
 the work is done by our own GET (training.model_sync, generation.prompt_sync). Duplicates and
 late ones are harmless, as the syncs are conditional.
+
+A callback that comes while the database is down is answered 503 at once (`without_database`):
+it is lost, since Astria does not retry, but beat's sweep asks Astria about every object whose
+callback is overdue, so the work is only delayed.
 """
 
 from __future__ import annotations
@@ -10,17 +14,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+logger = logging.getLogger(__name__)
+
+# How long Astria's side is told to wait; it does not retry, so this is only for other senders.
+OUTAGE_RETRY_AFTER_SECONDS = 60
+
+CallbackView = Callable[[HttpRequest, str, UUID], HttpResponse]
 
 
 def callback_secret(kind: str, code: uuid.UUID) -> str:
@@ -54,6 +68,42 @@ def _callback_body(request: HttpRequest, root: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def without_database(view: CallbackView) -> CallbackView:
+    """Answer a callback 503, in plain text and at once, when the database cannot be reached.
+
+    Django would answer its HTML 500 and log a traceback, with the URL's secret in the request
+    it carries. Here the log gets one warning line (the kind, the code and the error's type:
+    never the secret, the query or the server's address) and Astria a short answer. The hint is
+    lost (Astria never retries), which only delays the work: the sweep polls every object
+    whose callback is overdue (tunes/sweep.py, overdue_poll)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, kind: str, code: UUID) -> HttpResponse:
+        try:
+            return view(request, kind, code)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning(
+                "Astria's %s callback for %s answered 503: the database is unreachable (%s); "
+                "the sweep will poll it.",
+                kind,
+                code,
+                type(exc).__name__,
+            )
+            response = HttpResponse(
+                "The database is unavailable for a moment; this object will be polled.\n",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+                headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+            )
+            # Django's request log would add an error line for the 503 (the path, with the
+            # request attached): the warning above is the one line an outage leaves.
+            response._has_been_logged = True  # type: ignore[attr-defined]
+            return response
+
+    return wrapped
+
+
+@without_database
 def _callback(request: HttpRequest, kind: str, code: UUID) -> HttpResponse:
     """Shared by both callbacks: size cap, secret, ids; record, queue a sync, answer fast."""
     from .models import CallbackEvent, Prompt, TrainedModel

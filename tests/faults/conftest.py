@@ -4,8 +4,12 @@ runs the full one. Every loop is bounded in count and time."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,3 +103,91 @@ def own_redis(tmp_path: Path, settings: Any, monkeypatch: Any) -> Iterator[Redis
     finally:
         use(previous)
         server.stop()
+
+
+# --- A PostgreSQL cluster of the test's own, to stop and start again ---------------------------
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresCluster:
+    """A PostgreSQL server of the test's own (never the machine's shared one), run as the
+    `postgres` user from a data folder in a temporary directory that user owns, on a free port
+    of 127.0.0.1. `pg_ctl` stops and starts exactly this cluster (by its own postmaster.pid)."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="photoshoot-pg-"))
+        shutil.chown(self.folder, user="postgres")
+        self.data = self.folder / "data"
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, program: str, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(POSTGRES_BIN / program), *args],
+            check=True,
+            timeout=60,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def init(self) -> None:
+        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                          "-E", "UTF8", "--no-sync")  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={self.folder} -c fsync=off"
+        )
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"),
+                          "-w", "-t", "30", "-o", options, "start")  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop it as an outage would: every connection is cut, new ones are refused."""
+        if (self.data / "postmaster.pid").exists():
+            self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "30",
+                              "stop")  # fmt: skip
+
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator[None]:
+        """This process's ORM on the cluster meanwhile (the test's own database after)."""
+        from django.db import connection
+
+        saved = dict(connection.settings_dict)
+        connection.close()
+        connection.settings_dict.update(
+            NAME="postgres", USER="postgres", PASSWORD="", HOST="127.0.0.1", PORT=str(self.port)
+        )
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(saved)
+
+
+@pytest.fixture
+def own_postgres(transactional_db: None) -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the test's own, migrated, stopped and removed after the test."""
+    from tests.conftest import BASE_DIR, subprocess_env
+
+    cluster = PostgresCluster()
+    try:
+        cluster.init()
+        cluster.start()
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=BASE_DIR,
+            env=subprocess_env(DJANGO_ENV="test", DATABASE_URL=cluster.url),
+            check=True,
+            timeout=180,
+            capture_output=True,
+        )
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.folder, ignore_errors=True)

@@ -47,6 +47,11 @@ def portal(sandbox: Sandbox, live_server: Any, settings: Any) -> Sandbox:  # noq
 
 @pytest.fixture
 def pack() -> Pack:
+    return pack_create()
+
+
+def pack_create() -> Pack:
+    """A pack of three scenes of two images each, for women and men, at 9 credits."""
     pack = Pack.objects.create(
         title="Studio", slug=f"studio-{uuid.uuid4().hex[:6]}", price=9, classes=["woman", "man"]
     )
