@@ -31,11 +31,9 @@ class StaffMfaRequired:
 
     @staticmethod
     def _must_set_up(request: HttpRequest) -> bool:
+        # The path first: the user is read from the database, and no other page (Astria's
+        # callbacks during a database outage above all) should depend on that.
+        if not (settings.STAFF_REQUIRE_MFA and request.path.startswith(reverse("admin:index"))):
+            return False
         user = request.user
-        return (
-            settings.STAFF_REQUIRE_MFA
-            and user.is_authenticated
-            and user.is_staff
-            and request.path.startswith(reverse("admin:index"))
-            and not is_mfa_enabled(user)
-        )
+        return user.is_authenticated and user.is_staff and not is_mfa_enabled(user)
