@@ -37,6 +37,14 @@ def test_it_creates_an_unverified_user_and_sends_the_link(
     assert mail.outbox[0].subject.startswith("[PhotoShoot]")
 
 
+def test_the_email_names_the_site(client, django_capture_on_commit_callbacks):
+    sign_up(client, django_capture_on_commit_callbacks)
+    body = mail.outbox[0].body
+    assert body.startswith("Hello from PhotoShoot!")
+    assert "register an account on testserver." in body
+    assert body.endswith("Thank you for using PhotoShoot!\ntestserver")
+
+
 def test_it_keeps_an_unverified_user_out(client, django_capture_on_commit_callbacks):
     sign_up(client, django_capture_on_commit_callbacks)
     client.logout()
