@@ -5,6 +5,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test.html import Element, parse_html
 
 from accounts.models import User
 
@@ -82,6 +83,38 @@ def test_it_refuses_a_weak_password_with_a_plain_message(client):
     assert response.status_code == 200
     assert b"This password is too common." in response.content
     assert not User.objects.filter(email="ann@example.com").exists()
+
+
+def field_block(html: str, name: str) -> Element:
+    """The element that holds the form's input called `name`: its label, help and errors."""
+    blocks = [parse_html(html)]
+    while blocks:
+        block = blocks.pop()
+        children = [child for child in block.children if isinstance(child, Element)]
+        if any(c.name == "input" and ("name", name) in c.attributes for c in children):
+            return block
+        blocks.extend(children)
+    raise AssertionError(f"no input called {name}")
+
+
+def test_a_password_error_sits_with_the_password_field(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "ann@example.com", "password1": "12345678", "password2": "12345678"},
+    )
+    html = response.content.decode()
+    assert "This password is too common." in str(field_block(html, "password1"))
+    assert "This password is too common." not in str(field_block(html, "email"))
+
+
+def test_a_second_password_that_differs_is_flagged_there(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "ann@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"},
+    )
+    html = response.content.decode()
+    assert "You must type the same password each time." in str(field_block(html, "password2"))
+    assert "You must type the same password" not in str(field_block(html, "password1"))
 
 
 def test_the_database_refuses_one_address_in_two_spellings(owner):
