@@ -11,6 +11,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Lower
 
+EMAIL_TAKEN = "A user with this e-mail address already exists."
+
 
 class UserManager(DjangoUserManager["User"]):
     """Django's manager, keyed by e-mail instead of username (so create_user and
@@ -38,7 +40,7 @@ class User(AbstractUser):
     # No username: the e-mail is the login. Django lets a model drop a parent's field; mypy
     # sees a str field given None.
     username = None  # type: ignore[assignment]
-    email = models.EmailField("e-mail address", unique=True)
+    email = models.EmailField("e-mail address", unique=True, error_messages={"unique": EMAIL_TAKEN})
     # The running balance of the credit ledger, changed only by accounts.credits in the same
     # transaction as the entry that explains it; the database refuses a negative balance.
     credits = models.IntegerField(default=0, editable=False)
@@ -55,7 +57,11 @@ class User(AbstractUser):
         ordering = ["email"]
         constraints = [
             # "Ann@Example.com" and "ann@example.com" are one person.
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message=EMAIL_TAKEN,
+            ),
             models.CheckConstraint(
                 condition=models.Q(credits__gte=0), name="accounts_user_credits_not_negative"
             ),
