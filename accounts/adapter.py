@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest
@@ -13,6 +16,16 @@ from django.http import HttpRequest
 from .credits import credits_grant
 from .models import User
 from .services import OutgoingEmail, email_queue
+
+SITE_NAME = "PhotoShoot"
+
+
+@dataclass(frozen=True)
+class EmailSite:
+    """What allauth's e-mail templates call `current_site`: "Hello from {name}!"."""
+
+    name: str
+    domain: str
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,6 +38,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        """Render allauth's e-mail here, send it from a Celery worker."""
+        """Render allauth's e-mail here, send it from a Celery worker.
+
+        allauth's own send_mail adds `current_site` to the context, which its templates greet
+        with; without the Sites framework that would be the bare host, so the portal names
+        itself here, beside the host the visitor used (as in the links the e-mail holds)."""
+        request = allauth_context.request
+        site = EmailSite(name=SITE_NAME, domain=get_current_site(request).domain)
+        context = {"request": request, "email": email, "current_site": site, **context}
         message = self.render_mail(template_prefix, email, context)
         email_queue(email=OutgoingEmail.from_message(message))

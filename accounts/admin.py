@@ -9,6 +9,8 @@ staff account; and groups are read-only to them. Granting credits is a permissio
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin
@@ -29,17 +31,34 @@ from django.urls import URLPattern, path
 
 from .credits import InsufficientCredits, credits_grant
 from .http import request_user
-from .models import CreditEntry, OutboxEmail, User
+from .models import EMAIL_TAKEN, CreditEntry, OutboxEmail, User
 from .services import outbox_resend
 
 
-class UserCreationForm(AdminUserCreationForm):
+class EmailTakenCheck:
+    """Says under the e-mail field that an address is taken, in any mix of capitals: the
+    database's case-blind constraint, checked by the model alone, would say it at the top of
+    the form (and a second time, beside the field's own check, for the same spelling).
+    A mixin for the user forms below, before their Django base."""
+
+    cleaned_data: dict[str, Any]
+    instance: User
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        others = User.objects.exclude(pk=self.instance.pk).filter(email__iexact=email)
+        if others.exists():
+            raise forms.ValidationError(EMAIL_TAKEN, code="unique")
+        return email
+
+
+class UserCreationForm(EmailTakenCheck, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email"]
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(EmailTakenCheck, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

@@ -8,8 +8,10 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
+
+EMAIL_TAKEN = "A user with this e-mail address already exists."
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -29,16 +31,24 @@ class UserManager(DjangoUserManager["User"]):
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
+    @transaction.atomic
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:  # type: ignore[override]
+        """A superuser, whose address counts as verified: `createsuperuser` is run by whoever
+        holds the server, and with mandatory verification the portal's login would otherwise
+        stop them at "Verify your e-mail" (admin signs in through that login too)."""
+        from allauth.account.models import EmailAddress  # here: allauth's models refer to User
+
         extra.update(is_staff=True, is_superuser=True)
-        return self._create_user(email, password, **extra)
+        user = self._create_user(email, password, **extra)
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        return user
 
 
 class User(AbstractUser):
     # No username: the e-mail is the login. Django lets a model drop a parent's field; mypy
     # sees a str field given None.
     username = None  # type: ignore[assignment]
-    email = models.EmailField("e-mail address", unique=True)
+    email = models.EmailField("e-mail address", unique=True, error_messages={"unique": EMAIL_TAKEN})
     # The running balance of the credit ledger, changed only by accounts.credits in the same
     # transaction as the entry that explains it; the database refuses a negative balance.
     credits = models.IntegerField(default=0, editable=False)
@@ -55,7 +65,11 @@ class User(AbstractUser):
         ordering = ["email"]
         constraints = [
             # "Ann@Example.com" and "ann@example.com" are one person.
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message=EMAIL_TAKEN,
+            ),
             models.CheckConstraint(
                 condition=models.Q(credits__gte=0), name="accounts_user_credits_not_negative"
             ),

@@ -55,6 +55,50 @@ def test_staff_adds_a_user_by_email(client, staff):
     assert User.objects.get(email="new@example.com").check_password("a-long-admin-password-7")
 
 
+@pytest.mark.parametrize("email", ["owner@example.com", "Owner@Example.COM"])
+def test_adding_a_user_whose_email_is_taken_says_so_plainly(client, staff, owner, email):
+    from accounts.models import User
+
+    client.force_login(staff)
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": email,
+            "usable_password": "true",
+            "password1": "a-long-admin-password-7",
+            "password2": "a-long-admin-password-7",
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    # Once, under the e-mail field.
+    assert html.count("A user with this e-mail address already exists.") == 1
+    assert '<ul class="errorlist" id="id_email_error"><li>A user with this e-mail' in html
+    assert "accounts_user_email_ci_unique" not in html
+    assert User.objects.filter(email__iexact="owner@example.com").count() == 1
+
+
+def test_changing_an_email_to_a_taken_one_says_so_plainly(client, staff, owner, other_user):
+    client.force_login(staff)  # a superuser: only they change addresses
+    response = client.post(
+        f"/admin/accounts/user/{other_user.pk}/change/",
+        {
+            "email": "OWNER@example.com",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "credit_entries-TOTAL_FORMS": "0",
+            "credit_entries-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "A user with this e-mail address already exists." in html
+    assert "accounts_user_email_ci_unique" not in html
+    other_user.refresh_from_db()
+    assert other_user.email == "other@example.com"
+
+
 def test_a_creative_without_user_permissions_cannot_see_users(client, creative, owner):
     client.force_login(creative)
     assert client.get("/admin/accounts/user/").status_code == 403

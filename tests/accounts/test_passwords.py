@@ -50,3 +50,11 @@ def test_a_user_resets_a_forgotten_password_by_email(
         "/accounts/login/", {"login": "owner@example.com", "password": NEW_PASSWORD}
     )
     assert response["Location"] == "/dashboard/"
+
+
+def test_the_reset_email_names_the_site(client, owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password/reset/", {"email": "owner@example.com"})
+    body = mail.outbox[0].body
+    assert body.startswith("Hello from PhotoShoot!")
+    assert body.endswith("Thank you for using PhotoShoot!\ntestserver")

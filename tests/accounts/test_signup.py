@@ -5,6 +5,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test.html import Element, parse_html
 
 from accounts.models import User
 
@@ -35,6 +36,14 @@ def test_it_creates_an_unverified_user_and_sends_the_link(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ann@example.com"]
     assert mail.outbox[0].subject.startswith("[PhotoShoot]")
+
+
+def test_the_email_names_the_site(client, django_capture_on_commit_callbacks):
+    sign_up(client, django_capture_on_commit_callbacks)
+    body = mail.outbox[0].body
+    assert body.startswith("Hello from PhotoShoot!")
+    assert "register an account on testserver." in body
+    assert body.endswith("Thank you for using PhotoShoot!\ntestserver")
 
 
 def test_it_keeps_an_unverified_user_out(client, django_capture_on_commit_callbacks):
@@ -74,6 +83,38 @@ def test_it_refuses_a_weak_password_with_a_plain_message(client):
     assert response.status_code == 200
     assert b"This password is too common." in response.content
     assert not User.objects.filter(email="ann@example.com").exists()
+
+
+def field_block(html: str, name: str) -> Element:
+    """The element that holds the form's input called `name`: its label, help and errors."""
+    blocks = [parse_html(html)]
+    while blocks:
+        block = blocks.pop()
+        children = [child for child in block.children if isinstance(child, Element)]
+        if any(c.name == "input" and ("name", name) in c.attributes for c in children):
+            return block
+        blocks.extend(children)
+    raise AssertionError(f"no input called {name}")
+
+
+def test_a_password_error_sits_with_the_password_field(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "ann@example.com", "password1": "12345678", "password2": "12345678"},
+    )
+    html = response.content.decode()
+    assert "This password is too common." in str(field_block(html, "password1"))
+    assert "This password is too common." not in str(field_block(html, "email"))
+
+
+def test_a_second_password_that_differs_is_flagged_there(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "ann@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"},
+    )
+    html = response.content.decode()
+    assert "You must type the same password each time." in str(field_block(html, "password2"))
+    assert "You must type the same password" not in str(field_block(html, "password1"))
 
 
 def test_the_database_refuses_one_address_in_two_spellings(owner):
