@@ -72,6 +72,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         .filter(kind=Photoshoot.Kind.CUSTOMER)  # a sample account's previews are the studio's
         .select_related("pack", "owner")
         .annotate(photo_count=Count("photos"), cover=Subquery(first_photo.values("thumbnail")[:1]))
+        # Django leaves Meta.ordering out of a GROUP BY query (the Count), so say it again.
+        .order_by("-created_at", "-id")
     )
     rows = [
         (shoot, shoot.cover and storage.private_url(shoot.cover, owner=shoot.storage_owner))
