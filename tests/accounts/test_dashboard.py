@@ -43,3 +43,17 @@ def test_it_lists_photoshoots_newest_first(client, owner):
     page = client.get("/dashboard/").content.decode()
     positions = [page.index(title) for title in ("Newest pack", "Middle pack", "Oldest pack")]
     assert positions == sorted(positions)
+
+
+def test_its_cover_link_has_an_accessible_name(client, owner):
+    import re
+
+    from tests import factories
+
+    factories.PhotoshootFactory(owner=owner, pack=factories.PackFactory(title="Navy suits"))
+    client.force_login(owner)
+    page = client.get("/dashboard/").content.decode()
+    cover = re.search(r'<a [^>]*class="photoshoot-cover"[^>]*>', page)
+    assert cover is not None
+    # Its image is decorative (alt=""), so the link itself says where it goes.
+    assert 'aria-label="Navy suits"' in cover.group(0)
