@@ -22,6 +22,13 @@ HISTORY_WORDS = {
 }
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's refusal of a form without a valid CSRF token (left open too long, cookies off),
+    in the portal's layout and plain words. Django's own view renders 403_csrf.html without
+    the request, so the header would show a signed-in user as signed out."""
+    return render(request, "403_csrf.html", status=403)
+
+
 def home(request: HttpRequest) -> HttpResponse:
     """What the product does, and the way to sign up; a signed-in user goes to the dashboard."""
     if request.user.is_authenticated:
