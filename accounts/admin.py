@@ -71,7 +71,8 @@ class CreditsForm(forms.Form):
         help_text="Credits to give; a negative number takes credits back (never below zero).",
     )
     reason = forms.CharField(
-        max_length=200, help_text="The user sees this in their ledger, e.g. “Sorry for the wait”."
+        max_length=200,
+        help_text="The user sees this in their credit history, e.g. “Sorry for the wait”.",
     )
 
     def clean_amount(self) -> int:

@@ -7,4 +7,5 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
+    path("credits/", views.credit_history, name="credit_history"),
 ]

@@ -82,6 +82,8 @@ ALLOWED_HOSTS = (
     else env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
+# A refused form gets the portal's page (templates/403_csrf.html) with the signed-in header.
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 ADMIN_URL = _required_in_production("ADMIN_URL", "admin/").strip("/") + "/"
 
 INSTALLED_APPS = [

@@ -34,7 +34,7 @@ from accounts.http import AuthenticatedHttpRequest
 from packs.models import Pack
 from packs.templating import IDEA_MAX_LENGTH
 from uploads import storage
-from uploads.models import SelfieSet
+from uploads.models import Selfie, SelfieSet
 
 from . import photoshoots, zips
 from .models import Photo, Photoshoot, Pricing, Prompt, TrainedModel
@@ -72,6 +72,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         .filter(kind=Photoshoot.Kind.CUSTOMER)  # a sample account's previews are the studio's
         .select_related("pack", "owner")
         .annotate(photo_count=Count("photos"), cover=Subquery(first_photo.values("thumbnail")[:1]))
+        # Django leaves Meta.ordering out of a GROUP BY query (the Count), so say it again.
+        .order_by("-created_at", "-id")
     )
     rows = [
         (shoot, shoot.cover and storage.private_url(shoot.cover, owner=shoot.storage_owner))
@@ -133,7 +135,10 @@ def _model_idea(request: AuthenticatedHttpRequest, model: TrainedModel) -> HttpR
 @login_required
 def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pick a pack for one of the user's selfie sets, each with what it costs on the set's
-    model (without training once it is trained), shown before the start button."""
+    model (without training once it is trained), shown before the start button. Without a
+    set in the link (a bookmark, a typed address), the user chooses one, or makes one first."""
+    if not request.GET.get("set"):
+        return _choose_selfie_set(request)
     selfie_set = get_object_or_404(
         SelfieSet.objects.for_user(request.user), code=_uuid(request.GET.get("set"))
     )
@@ -158,6 +163,20 @@ def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             ).exists(),
             "start_token": uuid.uuid4(),
         },
+    )
+
+
+def _choose_selfie_set(request: AuthenticatedHttpRequest) -> HttpResponse:
+    sets = (
+        SelfieSet.objects.for_user(request.user)
+        .annotate(photo_count=Count("selfies", filter=Q(selfies__status=Selfie.Status.READY)))
+        .order_by("-created_at")  # Meta.ordering is left out of a GROUP BY query
+    )
+    if not sets:
+        messages.info(request, "First upload your selfies: then pick a pack for them.")
+        return redirect("uploads:set_create")
+    return render(
+        request, "tunes/photoshoot_choose_set.html", {"sets": sets, "min": settings.SELFIES_MIN}
     )
 
 

@@ -393,6 +393,7 @@ EXPECTED = {
     "tunes:models": {"f.rename", "m.fail"},
     "tunes:photo_detail": {"title"},
     "profile": {"f.first", "f.last", "email"},
+    "credit_history": {"reason"},
     "admin:accounts_user_change": {"email", "f.first", "f.last", "reason", "f.reason", "group"},
     "admin:accounts_user_changelist": {"email", "f.first", "f.last"},
     "admin:uploads_selfieset_change": {"f.rename", "file", "email"},

@@ -112,6 +112,7 @@ OWNED_IN_REQUEST: dict[str, tuple[str, Callable[[Objects], dict[str, str]]]] = {
 ACCOUNT = {
     "home": ["get"],
     "profile": ["get"],
+    "credit_history": ["get"],
     "uploads:set_list": ["get"],
     "uploads:set_create": ["get", "post"],
     "tunes:dashboard": ["get"],
