@@ -226,6 +226,7 @@ def tune(request: HttpRequest, owner: str, tune_id: int) -> JsonResponse:
     if request.method == "DELETE":
         services.tune_delete(owner=owner, tune_id=int(tune_id))
         return JsonResponse({"message": "Tune successfully deleted"})
+    services.tune_catch_up(tune_id=int(tune_id))
     return JsonResponse(tune_json(visible_tune(owner, tune_id)))
 
 

@@ -170,6 +170,28 @@ def test_a_tune_that_never_finishes_has_started_but_is_not_trained(sandbox, loop
     assert fetched["started_training_at"] is not None and fetched["trained_at"] is None
 
 
+def test_a_tune_whose_timers_were_lost_with_a_worker_trains_when_asked_about(sandbox, loopback):
+    # Astria's work goes on whatever happens to ours: the sandbox's timers run on the portal's
+    # broker and workers, which the fault suite kills; a lost one still goes off when asked.
+    created = tune_post(sandbox, loopback).json()
+    tune = SandboxTune.objects.filter(pk=created["id"])
+    now = timezone.now()
+
+    def asked() -> dict:
+        return get(sandbox, f"/tunes/{created['id']}").json()
+
+    # Its start was lost: not yet late, nothing; late, it starts (and, eager here, trains).
+    tune.update(created_at=now, started_training_at=None, trained_at=None)
+    assert asked()["started_training_at"] is None
+    tune.update(created_at=now - timedelta(seconds=30))
+    assert asked()["started_training_at"] is not None
+    # Its training timer was lost: before its ETA, nothing; well past it, it is trained.
+    tune.update(started_training_at=now, eta=now + timedelta(minutes=5), trained_at=None)
+    assert asked()["trained_at"] is None
+    tune.update(eta=now - timedelta(seconds=30))
+    assert asked()["trained_at"] is not None
+
+
 def test_training_starts_once_when_its_start_is_delivered_twice(sandbox, loopback):
     from sandbox import services
 
