@@ -29,12 +29,8 @@
       .then(function (data) {
         if (!data) { window.setTimeout(refresh, 10000); return; }
         document.getElementById("photoshoot-status").textContent = data.label;
-        var detail = document.getElementById("photoshoot-detail");
-        if (data.status === "generating") {
-          detail.textContent = data.scenes.done + " of " + data.scenes.total + " scenes done";
-        } else if (data.status === "training" && data.eta) {
-          detail.textContent = "about ready at " + new Date(data.eta).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-        }
+        // The server's own sentence: the page reads the same with or without this script.
+        document.getElementById("photoshoot-detail").textContent = data.detail;
         if (firstPage) data.photos.forEach(addPhoto);
         if (data.final) { window.location.reload(); return; }
         window.setTimeout(refresh, 3000);
