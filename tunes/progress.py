@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
@@ -33,6 +34,7 @@ def photoshoot_progress(photoshoot: Photoshoot, now: datetime | None = None) -> 
         total=Count("pk"),
     )
     eta = model.eta if waiting else None
+    photos = _photo_counts(photoshoot)
     return {
         "status": photoshoot.status,
         "label": label,
@@ -41,16 +43,30 @@ def photoshoot_progress(photoshoot: Photoshoot, now: datetime | None = None) -> 
         and scenes["done"] + scenes["failed"] == scenes["total"],
         "eta": eta.isoformat() if eta else None,
         "scenes": scenes,
-        "detail": _detail(photoshoot.status, eta, scenes, now or timezone.now()),
+        "progress": photos,
+        "detail": _detail(photoshoot.status, eta, photos, now or timezone.now()),
         "failure_reason": photoshoot.failure_reason,
     }
 
 
-def _detail(status: str, eta: datetime | None, scenes: dict[str, int], now: datetime) -> str:
+def _photo_counts(photoshoot: Photoshoot) -> dict[str, int]:
+    """Photos in the gallery, and how many it will hold: a scene's images arrive one by one,
+    so counting finished scenes showed "0 of 3 scenes done" beside photos already there."""
+    taken = photoshoot.photos.count()
+    # A failed scene makes no more photos: what it made is all it brings.
+    of_failed = photoshoot.photos.filter(prompt__status=Prompt.Status.FAILED).count()
+    coming = photoshoot.prompts.exclude(status=Prompt.Status.FAILED).aggregate(
+        # Astria's own count once it answered, the pack's until then.
+        n=Coalesce(Sum(Coalesce("result_count", "num_images")), 0),
+    )["n"]
+    return {"taken": taken, "expected": of_failed + coming}
+
+
+def _detail(status: str, eta: datetime | None, photos: dict[str, int], now: datetime) -> str:
     if status == Photoshoot.Status.TRAINING and eta is not None:
         if eta - now < SOON:
             return "ready any minute now"
         return f"ready in about {timeuntil(eta, now, depth=2)}"
     if status == Photoshoot.Status.GENERATING:
-        return f"{scenes['done']} of {scenes['total']} scenes done"
+        return f"{photos['taken']} of {photos['expected']} photos taken"
     return ""

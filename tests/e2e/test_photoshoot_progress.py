@@ -74,3 +74,38 @@ def test_it_says_any_minute_once_the_estimate_has_passed(browser, live_server, o
     expect(tab.locator("#photoshoot-detail")).to_have_text("ready any minute now")
     context.close()
     csp_check(violations)
+
+
+def gallery_codes(tab: Any) -> list[str]:
+    return tab.eval_on_selector_all("#gallery li", "items => items.map(li => li.dataset.code)")
+
+
+def test_photos_arrive_in_the_order_the_finished_gallery_shows(browser, live_server, owner):
+    photoshoot = factories.PhotoshootFactory(
+        owner=owner,
+        model__status=TrainedModel.Status.READY,
+        status=Photoshoot.Status.GENERATING,
+    )
+    scenes = [factories.PromptFactory(photoshoot=photoshoot, order=n) for n in range(3)]
+    last = factories.PhotoFactory(prompt=scenes[2], index=0)
+    violations: list[str] = []
+    context, tab = signed_in_tab(browser, live_server, owner, violations)
+    tab.goto(f"/photoshoots/{photoshoot.code}/")
+    detail = tab.locator("#photoshoot-detail")
+    expect(detail).to_have_text("1 of 6 photos taken")
+    assert gallery_codes(tab) == [str(last.code)]
+
+    # The first scene's photos arrive after the last scene's first one, one of them while its
+    # scene is still under way: the page counts the photos, not the scenes done.
+    first = [factories.PhotoFactory(prompt=scenes[0], index=n) for n in range(2)]
+    expect(detail).to_have_text("3 of 6 photos taken")
+    live = gallery_codes(tab)
+    assert live == [str(p.code) for p in [*first, last]]
+    alts = tab.eval_on_selector_all("#gallery img", "imgs => imgs.map(i => i.alt)")
+    assert alts == ["Photo 1", "Photo 2", "Photo 3"]
+
+    tab.reload()
+    expect(detail).to_have_text("3 of 6 photos taken")
+    assert gallery_codes(tab) == live
+    context.close()
+    csp_check(violations)
