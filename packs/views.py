@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import (
     FileResponse,
@@ -12,6 +15,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 
+from tunes import offers
 from uploads import storage
 
 from .models import Pack, PackSample
@@ -28,8 +32,20 @@ def pack_list(request: HttpRequest) -> HttpResponse:
 
 
 def pack_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The pack, and the way to start it: sign up for a visitor, upload selfies for a member
+    with no set that can start it, or a start button per set at the price on its model."""
     pack = get_object_or_404(_catalogue(), slug=slug)
-    return render(request, "packs/pack_detail.html", {"pack": pack})
+    user = request.user
+    return render(
+        request,
+        "packs/pack_detail.html",
+        {
+            "pack": pack,
+            "offers": offers.pack_offers(user=user, pack=pack) if user.is_authenticated else [],
+            "start_token": uuid.uuid4(),
+            "selfies_min": settings.SELFIES_MIN,
+        },
+    )
 
 
 def pack_image(request: HttpRequest, slug: str, image: str) -> HttpResponseBase:

@@ -137,8 +137,11 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     prompt = factory.SubFactory(PromptFactory)
     photoshoot = factory.SelfAttribute("prompt.photoshoot")
     index = factory.Sequence(int)
-    # Keys in the owner's folder, as ingest makes them (nothing is stored under them).
-    image = factory.LazyAttribute(lambda o: new_key(o.photoshoot.owner, "photos", ".jpg"))
-    thumbnail = factory.LazyAttribute(lambda o: new_key(o.photoshoot.owner, "photos", "-thumb.jpg"))
+    # Keys in the folder ingest puts them in (the owner's; the studio's for a preview);
+    # nothing is stored under them.
+    image = factory.LazyAttribute(lambda o: new_key(o.photoshoot.storage_owner, "photos", ".jpg"))
+    thumbnail = factory.LazyAttribute(
+        lambda o: new_key(o.photoshoot.storage_owner, "photos", "-thumb.jpg")
+    )
     width = 1024
     height = 1024

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.http import (
     FileResponse,
     HttpResponse,
@@ -37,9 +37,9 @@ from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
 from . import photoshoots, zips
-from .models import Photo, Photoshoot, Pricing, Prompt, TrainedModel
+from .models import Photo, Photoshoot, Pricing, TrainedModel
+from .progress import photoshoot_progress
 
-FINAL = {Photoshoot.Status.READY, Photoshoot.Status.FAILED}
 # Every way of starting paid work (a pack, more like this, an own idea) counts against one rate.
 start_limit = limits.per_user_limit(
     action="tune_start", rate_setting="TUNE_START_RATE", done="started many photoshoots"
@@ -232,7 +232,7 @@ def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
         request.GET.get("page")
     )
     photos = [photo_json(p, photoshoot) for p in page]
-    status = _status(photoshoot)
+    status = photoshoot_progress(photoshoot)
     return render(
         request,
         "tunes/photoshoot_detail.html",
@@ -246,35 +246,13 @@ def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
     )
 
 
-def _status(photoshoot: Photoshoot) -> dict[str, Any]:
-    """Its state for the page; while it waits for its model, the model's finer one."""
-    model = photoshoot.model
-    waiting = photoshoot.status == Photoshoot.Status.TRAINING
-    label = model.get_status_display() if waiting else photoshoot.get_status_display()
-    counts = photoshoot.prompts.aggregate(
-        done=Count("pk", filter=Q(status=Prompt.Status.DONE)),
-        failed=Count("pk", filter=Q(status=Prompt.Status.FAILED)),
-        total=Count("pk"),
-    )
-    return {
-        "status": photoshoot.status,
-        "label": label,
-        # Ended, and no scene asked for since ("more like this") still on its way.
-        "final": photoshoot.status in FINAL
-        and counts["done"] + counts["failed"] == counts["total"],
-        "eta": model.eta.isoformat() if model.eta and waiting else None,
-        "scenes": counts,
-        "failure_reason": photoshoot.failure_reason,
-    }
-
-
 @login_required
 def photoshoot_status(request: AuthenticatedHttpRequest, code: UUID) -> JsonResponse:
     """What the photoshoot page refreshes itself with while it works."""
     photoshoot = photoshoot_for_user(request, code)
     first_page = photoshoot.photos.all()[: settings.GALLERY_PAGE_SIZE]
     photos = [photo_json(p, photoshoot) for p in first_page]
-    return JsonResponse({**_status(photoshoot), "photos": photos})
+    return JsonResponse({**photoshoot_progress(photoshoot), "photos": photos})
 
 
 def _photo_for_user(

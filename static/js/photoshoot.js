@@ -8,8 +8,7 @@
   var page = new URLSearchParams(window.location.search).get("page");
   var firstPage = !page || page === "1";
 
-  function addPhoto(photo) {
-    if (gallery.querySelector('[data-code="' + photo.code + '"]')) return;
+  function photoItem(photo) {
     var li = document.createElement("li");
     li.className = "photo done";
     li.dataset.code = photo.code;
@@ -17,10 +16,24 @@
     link.href = photo.url;
     var img = document.createElement("img");
     img.src = photo.thumbnail_url;
-    img.alt = "Photo " + (gallery.children.length + 1);
     link.appendChild(img);
     li.appendChild(link);
-    gallery.appendChild(li);
+    return li;
+  }
+
+  // The first page as the server orders it (scene by scene), not as the photos arrived:
+  // a photo of an earlier scene goes before those of later ones, as it will after the reload.
+  function showPhotos(photos) {
+    var items = {};
+    Array.prototype.forEach.call(gallery.children, function (li) { items[li.dataset.code] = li; });
+    photos.forEach(function (photo, at) {
+      var li = items[photo.code] || photoItem(photo);
+      delete items[photo.code];
+      if (gallery.children[at] !== li) gallery.insertBefore(li, gallery.children[at] || null);
+      li.querySelector("img").alt = "Photo " + (at + 1);
+    });
+    // Pushed off the first page by photos of earlier scenes.
+    Object.keys(items).forEach(function (code) { gallery.removeChild(items[code]); });
   }
 
   function refresh() {
@@ -29,13 +42,9 @@
       .then(function (data) {
         if (!data) { window.setTimeout(refresh, 10000); return; }
         document.getElementById("photoshoot-status").textContent = data.label;
-        var detail = document.getElementById("photoshoot-detail");
-        if (data.status === "generating") {
-          detail.textContent = data.scenes.done + " of " + data.scenes.total + " scenes done";
-        } else if (data.status === "training" && data.eta) {
-          detail.textContent = "about ready at " + new Date(data.eta).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-        }
-        if (firstPage) data.photos.forEach(addPhoto);
+        // The server's own sentence: the page reads the same with or without this script.
+        document.getElementById("photoshoot-detail").textContent = data.detail;
+        if (firstPage) showPhotos(data.photos);
         if (data.final) { window.location.reload(); return; }
         window.setTimeout(refresh, 3000);
       }, function () { window.setTimeout(refresh, 10000); });
