@@ -36,9 +36,9 @@ def overdue_poll() -> int:
     resend = wait * 10
     work: list[tuple[QuerySet[Any], timedelta, Task]] = [
         (
-            TrainedModel.objects.filter(status=TrainedModel.Status.TRAINING).filter(
-                Q(eta__lt=now) | Q(eta=None, submitted_at__lt=now - wait)
-            ),
+            TrainedModel.objects.filter(status=TrainedModel.Status.TRAINING)
+            .alias(due=training_due(wait))
+            .filter(due__lt=now),
             wait,
             model_sync,
         ),
@@ -76,6 +76,12 @@ def overdue_poll() -> int:
         photoshoot_generate.delay(pk)
         queued += 1
     return queued
+
+
+def training_due(wait: timedelta) -> Coalesce:
+    """When a model in training is due to be asked about: at its ETA, or `wait` after it was
+    sent when Astria gave none (the sweep polls it after that; staff see it overdue)."""
+    return Coalesce("eta", F("submitted_at") + wait)
 
 
 def claims_lapsed_resume() -> int:
@@ -116,7 +122,7 @@ def overdue_oldest() -> tuple[str, Any, datetime] | None:
         (
             "a model in training",
             TrainedModel.objects.filter(status=TrainedModel.Status.TRAINING),
-            Coalesce("eta", F("submitted_at") + wait),
+            training_due(wait),
         ),
         (
             "a model not sent to Astria",
