@@ -5,6 +5,7 @@ thread of its own, so these tests commit (transactional_db)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -30,6 +31,14 @@ def sweep_ran(seconds_ago: float) -> None:
     )
 
 
+def seconds_in(page: str, words: str) -> int:
+    """The seconds a sentence like "last sweep 20 s ago" gives: the page is rendered a moment
+    after the heartbeat is written, and on a loaded machine that moment can pass a second."""
+    found = re.search(words.replace("N", r"(\d+)"), page)
+    assert found, f"{words!r} is not on the page"
+    return int(found.group(1))
+
+
 def test_each_sweep_leaves_a_heartbeat_that_readiness_reports(client):
     assert client.get("/healthz/ready/").json()["beat"].startswith("down: no sweep has run yet")
     tunes_poll_overdue()
@@ -46,11 +55,13 @@ def test_a_late_sweep_is_reported_but_keeps_the_process_in_service(client, setti
     assert client.get("/healthz/beat/").status_code == 200
     sweep_ran(seconds_ago=60 * 2.5 + 5)
     ready = client.get("/healthz/ready/")
-    assert ready.json()["beat"] == "down: no sweep for 155 s: beat, or every worker, is down"
+    sentence = ready.json()["beat"]
+    assert sentence.startswith("down: ") and sentence.endswith(": beat, or every worker, is down")
+    assert 155 <= seconds_in(sentence, "no sweep for N s") <= 160
     beat = client.get("/healthz/beat/")
     assert beat.status_code == 503
     assert beat["Content-Type"].startswith("text/plain")
-    assert "no sweep for 155 s" in beat.content.decode()
+    assert 155 <= seconds_in(beat.content.decode(), "no sweep for N s") <= 160
 
 
 def test_the_readiness_status_ignores_beat_and_counts_the_rest(client, monkeypatch):
@@ -75,7 +86,7 @@ def test_the_admin_index_shows_the_last_sweep_and_the_oldest_overdue_job(client,
     sweep_ran(seconds_ago=20)
     client.force_login(staff)
     page = client.get("/admin/").content.decode()
-    assert "last sweep 20 s ago" in page
+    assert 20 <= seconds_in(page, "last sweep N s ago") <= 25
     assert f"/admin/tunes/trainedmodel/{late.pk}/change/" in page
     assert "a model in training" in page and "due 30 min ago" in page
     # Once that model is done, the oldest is the scene Astria has not called back about.
@@ -90,5 +101,5 @@ def test_a_creative_sees_beats_state_but_not_customers_jobs(client):
     sweep_ran(seconds_ago=600)
     client.force_login(factories.CreativeFactory())
     page = client.get("/admin/").content.decode()
-    assert "Beat is late: no sweep for 600 s" in page
+    assert 600 <= seconds_in(page, "Beat is late: no sweep for N s") <= 605
     assert "trainedmodel" not in page and "No job you can see is overdue" in page
