@@ -47,8 +47,13 @@ lint: $(VENV)/.dev-installed
 	@# Types: mypy with django-stubs over the apps that pyproject.toml's [tool.mypy] lists.
 	$(BIN)/mypy
 
+# Two test processes (pytest-xdist; each its own test database and Redis database, see
+# photoshoot/settings.py), tests handed out one by one so each process keeps pytest-django's
+# order (transactional tests last); a module marked xdist_group stays in one process. Then the
+# fault suite alone: it kills and starves parts on purpose and reads how fast they recover.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not faults"
+	$(BIN)/pytest -m faults
 
 # The benchmarks, on the production stack started on this machine (PostgreSQL must be up).
 bench: $(VENV)/.dev-installed

@@ -176,6 +176,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery (read by photoshoot/celery.py through the CELERY_ namespace) ------------------------
 
+
+
+def _broker_of_this_test_process() -> None:
+    """Under pytest-xdist (`make test` runs two test processes) each process takes a Redis
+    database of its own, the broker's number plus the worker's (gw0 keeps it, gw1 the next),
+    so one process's Celery worker never takes the tasks the other queued. Written back to the
+    environment, and marked done, so the workers and servers a test starts inherit that same
+    database instead of moving one further. PostgreSQL needs nothing like it: pytest-django
+    gives each process a test database of its own."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("CELERY_BROKER_URL")
+    if not worker or not url or os.environ.get("BROKER_OF_XDIST_WORKER") == worker:
+        return
+    base, _, number = url.rpartition("/")
+    if url.startswith("redis://") and number.isdigit():
+        os.environ["CELERY_BROKER_URL"] = f"{base}/{int(number) + int(worker.removeprefix('gw'))}"
+    os.environ["BROKER_OF_XDIST_WORKER"] = worker
+
+
+if TESTING:
+    _broker_of_this_test_process()
 CELERY_BROKER_URL = _required_in_production("CELERY_BROKER_URL", "memory://" if TESTING else "")
 if not CELERY_BROKER_URL:
     # The embedded default: a broker made of files under var/, so `make run` needs no server.

@@ -30,6 +30,10 @@ from tests.conftest import BASE_DIR, subprocess_env
 from tests.uploads.conftest import selfie_set, stored, upload  # noqa: F401 - fixture
 from uploads.models import Selfie
 
+# The module's children start together for every case it holds (the `normalising` fixture):
+# under pytest-xdist the whole module runs in one process, so they start once.
+pytestmark = pytest.mark.xdist_group("upload_memory")
+
 LIMIT = 256 * 1024 * 1024  # bytes above idle, for any process
 
 CHILD = """
