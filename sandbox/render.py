@@ -221,9 +221,32 @@ def _silhouette(image: Image.Image, shade: tuple[int, int, int]) -> None:
     image.paste(Image.new("RGB", image.size, shade), (0, 0), mask)
 
 
-def _caption(image: Image.Image, headline: str, words: list[str], label: str) -> None:
-    """A dark scrim at the foot, and on it the headline, the scene's other words and a label."""
+def _fitted(
+    draw: ImageDraw.ImageDraw,
+    words: list[str],
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    room: int,
+    sep: str = " ",
+) -> list[str]:
+    """`words` in lines no wider than `room` pixels, as measured in `font`."""
+    lines: list[str] = []
+    for word in words:
+        candidate = f"{lines[-1]}{sep}{word}" if lines else word
+        if lines and draw.textlength(candidate, font=font) <= room:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def _caption(
+    image: Image.Image, headline: str, words: list[str], label: str, *, in_square: bool
+) -> None:
+    """A dark scrim at the foot, and on it the headline, the scene's other words and a label;
+    `in_square`: all of it inside the centred square, which a square thumbnail keeps."""
     width, height = image.size
+    side = min(width, height) if in_square else width
+    left, bottom = (width - side) // 2, (height + min(side, height)) // 2
     scrim_top = height * 58 // 100
     fade = (
         Image.linear_gradient("L")
@@ -232,25 +255,35 @@ def _caption(image: Image.Image, headline: str, words: list[str], label: str) ->
     )
     image.paste(Image.new("RGB", (width, height - scrim_top), "#000000"), (0, scrim_top), fade)
     draw = ImageDraw.Draw(image)
-    margin = width // 18
-    big = ImageFont.load_default(size=max(14, width // 16))
-    small = ImageFont.load_default(size=max(10, width // 34))
-    per_line = max(12, (width - 2 * margin) * 9 // (big.size * 5))  # a glyph is ~0.55 em
-    lines = textwrap.wrap(headline, width=per_line)[:2]
-    y = height * 84 // 100 - len(lines) * big.size * 6 // 5 - small.size * 2
+    margin = side // 18
+    room = side - 2 * margin
+    big_size, small_size = max(14, side // 15), max(10, side // 32)
+    big, small = ImageFont.load_default(size=big_size), ImageFont.load_default(size=small_size)
+    lines = _fitted(draw, headline.split(), big, room)[:2]
+    subline = _fitted(draw, words, small, room, sep=" · ")[:1]
+    y = bottom - margin - len(lines) * big_size * 6 // 5 - small_size * 3 // 2
     for line in lines:
-        draw.text((margin, y), line, font=big, fill="white")
-        y += big.size * 6 // 5
-    draw.text((margin, y + small.size // 3), " · ".join(words)[:90], font=small, fill="#e6e6e6")
-    draw.text((margin, margin // 2), label.upper(), font=small, fill="#ffffff")
+        draw.text((left + margin, y), line, font=big, fill="white")
+        y += big_size * 6 // 5
+    if subline:
+        draw.text((left + margin, y + small_size // 3), subline[0], font=small, fill="#e6e6e6")
+    top = (height - min(side, height)) // 2
+    draw.text((left + margin, top + margin // 2), label.upper(), font=small, fill="#ffffff")
 
 
 def scene_render(
-    *, seed: str, headline: str, words: list[str], size: tuple[int, int], label: str
+    *,
+    seed: str,
+    headline: str,
+    words: list[str],
+    size: tuple[int, int],
+    label: str,
+    in_square: bool = True,
 ) -> bytes:
     """A JPEG of `size` drawn from a scene's words alone (never from a photo): colours its
     words suggest, a soft light, bokeh or brushstrokes, a faceless silhouette, and the words
-    as its caption under `label` ("Sample")."""
+    as its caption under `label` ("Sample"), inside the centred square unless not `in_square`
+    (a picture always shown whole)."""
     rng = hashlib.sha256(seed.encode()).digest() * 2
     top, bottom, light = _palette(" ".join([headline, *words]), seed)
     # Drawn at half size and enlarged: the gradients and blurs lose nothing, and it is 4× less
@@ -269,7 +302,7 @@ def scene_render(
     red, green, blue = ImageColor.getrgb(bottom)[:3]
     _silhouette(image, (red // 3, green // 3, blue // 3))
     image = image.resize(size, Image.Resampling.BILINEAR)
-    _caption(image, headline, words, label)
+    _caption(image, headline, words, label, in_square=in_square)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=86, optimize=True)
     return out.getvalue()

@@ -87,6 +87,7 @@ def pack_pictures_ensure(*, pack: Pack) -> int:
             words=[headline, *(SceneWords.of(p.template).headline for p in prompts[1:3])],
             size=COVER_SIZE,
             label="PhotoShoot pack",
+            in_square=False,  # shown whole, at 4:3
         )
         pack.cover.save(f"{pack.slug}.jpg", ContentFile(cover), save=False)
         Pack.objects.filter(pk=pack.pk).update(cover=pack.cover.name)
