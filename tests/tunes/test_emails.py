@@ -63,11 +63,16 @@ def test_the_failed_email_says_why_and_the_refund_in_text_and_html(
         == "[PhotoShoot] Your Corporate headshots & more photoshoot could not be made"
     )
     assert "Astria <refused> the scenes." in message.body
-    assert "the 10 credits it cost are back in your account" in message.body
+    assert (
+        "Your credits have been refunded. The 10 credits it cost are back in your account."
+        in message.body
+    )
     assert link in message.body and "PhotoShoot" in message.body
     html = html_part(message)
     assert "Astria &lt;refused&gt; the scenes." in html
-    assert "the 10 credits it cost are back in your account" in html
+    assert (
+        "Your credits have been refunded. The 10 credits it cost are back in your account." in html
+    )
     assert button_href(html) == link and "PhotoShoot</span>" in html
 
 
