@@ -15,9 +15,7 @@ from django.http import HttpRequest
 
 from .credits import credits_grant
 from .models import User
-from .services import OutgoingEmail, email_queue
-
-SITE_NAME = "PhotoShoot"
+from .services import SITE_NAME, OutgoingEmail, email_queue
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
         allauth's own send_mail adds `current_site` to the context, which its templates greet
         with; without the Sites framework that would be the bare host, so the portal names
-        itself here, beside the host the visitor used (as in the links the e-mail holds)."""
+        itself here, beside the host the visitor used (as in the links the e-mail holds). The
+        portal's HTML parts (templates/account/email/*_message.html, in the layout of
+        email/base.html) read the same two as site_name and site_domain."""
         request = allauth_context.request
         site = EmailSite(name=SITE_NAME, domain=get_current_site(request).domain)
-        context = {"request": request, "email": email, "current_site": site, **context}
+        context = {
+            "request": request,
+            "email": email,
+            "current_site": site,
+            "site_name": site.name,
+            "site_domain": site.domain,
+            **context,
+        }
         message = self.render_mail(template_prefix, email, context)
         email_queue(email=OutgoingEmail.from_message(message))

@@ -7,12 +7,14 @@ import smtplib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import import_module
+from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from operations import leases
@@ -21,6 +23,9 @@ from .credits import credits_grant
 from .models import OutboxEmail, User
 
 logger = logging.getLogger(__name__)
+
+# What every e-mail calls the portal: "Hello from PhotoShoot!".
+SITE_NAME = "PhotoShoot"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,26 @@ class OutgoingEmail:
             html=html,
             headers=dict(message.extra_headers),
         )
+
+
+def email_render(
+    *, template_prefix: str, to: list[str], context: dict[str, object]
+) -> OutgoingEmail:
+    """One of the portal's own e-mails, from `<template_prefix>_subject.txt`, `_message.txt`
+    and `_message.html` (which extends email/base.html), as allauth renders its own: a plain
+    text part and an HTML part with the same words and links, and the site's name."""
+    context = {
+        "site_name": SITE_NAME,
+        "site_domain": urlsplit(settings.PUBLIC_BASE_URL).netloc,
+        **context,
+    }
+    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
+    return OutgoingEmail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+        body=render_to_string(f"{template_prefix}_message.txt", context).strip() + "\n",
+        html=render_to_string(f"{template_prefix}_message.html", context).strip(),
+        to=to,
+    )
 
 
 def email_queue(*, email: OutgoingEmail) -> OutboxEmail:

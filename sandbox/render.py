@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 from PIL import (
     Image,
+    ImageColor,
     ImageDraw,
     ImageFilter,
     ImageFont,
@@ -132,3 +133,176 @@ def image_inspect(content: bytes, *, name: str) -> dict[str, object]:
         "wearing_hat": False,
         "wearing_sunglasses": False,
     }
+
+
+# --- Demo pictures ------------------------------------------------------------------------------
+# The demo packs' covers and samples, and the demo account's sample photoshoot, are drawn here
+# too (tunes/demo.py), since nothing may be downloaded: a scene's words choose its colours, a
+# soft light, bokeh and, for a painting, brushstrokes; a silhouette without a face stands for
+# the person, and the words themselves are the caption.
+
+# Words of a scene, and the colours they suggest: top of the sky, bottom, and the light.
+PALETTES: list[tuple[tuple[str, ...], tuple[str, str, str]]] = [
+    (("mars", "red landscape", "dusty"), ("#2b0f0a", "#c4512b", "#ffb36b")),
+    (("space station", "floating"), ("#020814", "#0f3d5c", "#7fe7ff")),
+    (("astronaut", "earth", "spacesuit"), ("#01030d", "#10275e", "#6fb7ff")),
+    (("sunflower", "field"), ("#2a6fb0", "#e2b320", "#fff1a1")),
+    (("starry", "night"), ("#0b1645", "#1f4fa3", "#ffd84a")),
+    (("straw hat", "orange"), ("#1a3d8f", "#e0782b", "#ffd27a")),
+    (("stage", "podium", "conference"), ("#1b0b2e", "#6b2a6e", "#ffb454")),
+    (("co-working", "bright", "business casual"), ("#e9e2d4", "#9bb7c9", "#fff8e6")),
+    (("office", "windows"), ("#cfe0ee", "#5d7f99", "#ffffff")),
+    (("navy", "studio", "grey backdrop"), ("#1c2a3f", "#6d7889", "#e8eef7")),
+]
+PAINTERLY = ("painting", "van gogh", "brushstroke", "oil")
+
+
+def _palette(words: str, seed: str) -> tuple[str, str, str]:
+    lowered = words.lower()
+    for keys, colours in PALETTES:
+        if any(key in lowered for key in keys):
+            return colours
+    digest = hashlib.sha256(seed.encode()).digest()
+    return ("#" + digest[0:3].hex(), "#" + digest[3:6].hex(), "#" + digest[6:9].hex())
+
+
+def _sky(size: tuple[int, int], top: str, bottom: str) -> Image.Image:
+    ramp = Image.linear_gradient("L").resize(size, Image.Resampling.BILINEAR)
+    return Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), ramp)
+
+
+def _glow(image: Image.Image, colour: str, centre: tuple[int, int], radius: int) -> None:
+    """A soft round light (a sun, a lamp, a planet's rim) around `centre`."""
+    falloff = Image.radial_gradient("L").resize((radius * 2, radius * 2), Image.Resampling.BILINEAR)
+    mask = Image.new("L", image.size, 0)
+    # Pillow's radial gradient reaches 181 at the middle of an edge (255 in the corners): the
+    # light fades to nothing there, not at a square's border.
+    light = falloff.point(lambda v: max(0, 181 - v) * 210 // 181)
+    mask.paste(light, (centre[0] - radius, centre[1] - radius))
+    image.paste(Image.new("RGB", image.size, colour), (0, 0), mask)
+
+
+def _sparkles(image: Image.Image, colour: str, rng: bytes, *, strokes: bool) -> None:
+    """Out-of-focus lights (bokeh), or swirling brushstrokes for a painting."""
+    width, height = image.size
+    layer = Image.new("L", image.size, 0)
+    draw = ImageDraw.Draw(layer)
+    for i in range(0, 48, 2):
+        x, y = rng[i] * width // 256, rng[i + 1] * height // 256
+        r = max(4, (rng[i] ^ rng[i + 1]) % (width // 9))
+        if strokes:
+            draw.arc(
+                [x - r * 2, y - r, x + r * 2, y + r],
+                rng[i] % 360,
+                rng[i] % 360 + 200,
+                fill=150,
+                width=max(3, width // 90),
+            )
+        else:
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=40 + rng[i] % 60)
+    layer = layer.filter(ImageFilter.GaussianBlur(1 if strokes else max(2, width // 160)))
+    image.paste(Image.new("RGB", image.size, colour), (0, 0), layer)
+
+
+def _silhouette(image: Image.Image, shade: tuple[int, int, int]) -> None:
+    """A head and shoulders, no face: the place of the person in the picture."""
+    width, height = image.size
+    mask = Image.new("L", image.size, 0)
+    draw = ImageDraw.Draw(mask)
+    cx, head = width // 2, min(width, height) // 7
+    top = height * 30 // 100
+    draw.ellipse([cx - head, top, cx + head, top + head * 2 + head // 3], fill=235)
+    draw.rounded_rectangle(
+        [cx - head * 3, top + head * 2 + head // 2, cx + head * 3, height + head],
+        radius=head * 2,
+        fill=235,
+    )
+    mask = mask.filter(ImageFilter.GaussianBlur(max(1, width // 300)))
+    image.paste(Image.new("RGB", image.size, shade), (0, 0), mask)
+
+
+def _fitted(
+    draw: ImageDraw.ImageDraw,
+    words: list[str],
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    room: int,
+    sep: str = " ",
+) -> list[str]:
+    """`words` in lines no wider than `room` pixels, as measured in `font`."""
+    lines: list[str] = []
+    for word in words:
+        candidate = f"{lines[-1]}{sep}{word}" if lines else word
+        if lines and draw.textlength(candidate, font=font) <= room:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def _caption(
+    image: Image.Image, headline: str, words: list[str], label: str, *, in_square: bool
+) -> None:
+    """A dark scrim at the foot, and on it the headline, the scene's other words and a label;
+    `in_square`: all of it inside the centred square, which a square thumbnail keeps."""
+    width, height = image.size
+    side = min(width, height) if in_square else width
+    left, bottom = (width - side) // 2, (height + min(side, height)) // 2
+    scrim_top = height * 58 // 100
+    fade = (
+        Image.linear_gradient("L")
+        .resize((width, height - scrim_top), Image.Resampling.BILINEAR)
+        .point(lambda v: v * 3 // 4)
+    )
+    image.paste(Image.new("RGB", (width, height - scrim_top), "#000000"), (0, scrim_top), fade)
+    draw = ImageDraw.Draw(image)
+    margin = side // 18
+    room = side - 2 * margin
+    big_size, small_size = max(14, side // 15), max(10, side // 32)
+    big, small = ImageFont.load_default(size=big_size), ImageFont.load_default(size=small_size)
+    lines = _fitted(draw, headline.split(), big, room)[:2]
+    subline = _fitted(draw, words, small, room, sep=" · ")[:1]
+    y = bottom - margin - len(lines) * big_size * 6 // 5 - small_size * 3 // 2
+    for line in lines:
+        draw.text((left + margin, y), line, font=big, fill="white")
+        y += big_size * 6 // 5
+    if subline:
+        draw.text((left + margin, y + small_size // 3), subline[0], font=small, fill="#e6e6e6")
+    top = (height - min(side, height)) // 2
+    draw.text((left + margin, top + margin // 2), label.upper(), font=small, fill="#ffffff")
+
+
+def scene_render(
+    *,
+    seed: str,
+    headline: str,
+    words: list[str],
+    size: tuple[int, int],
+    label: str,
+    in_square: bool = True,
+) -> bytes:
+    """A JPEG of `size` drawn from a scene's words alone (never from a photo): colours its
+    words suggest, a soft light, bokeh or brushstrokes, a faceless silhouette, and the words
+    as its caption under `label` ("Sample"), inside the centred square unless not `in_square`
+    (a picture always shown whole)."""
+    rng = hashlib.sha256(seed.encode()).digest() * 2
+    top, bottom, light = _palette(" ".join([headline, *words]), seed)
+    # Drawn at half size and enlarged: the gradients and blurs lose nothing, and it is 4× less
+    # work; the caption is drawn at full size, sharp.
+    half = (max(1, size[0] // 2), max(1, size[1] // 2))
+    image = _sky(half, top, bottom)
+    _glow(
+        image,
+        light,
+        (rng[0] * half[0] // 256, half[1] // 5 + rng[1] % (half[1] // 4)),
+        radius=max(8, min(half) * 2 // 5),
+    )
+    _sparkles(
+        image, light, rng, strokes=any(w in " ".join([headline, *words]).lower() for w in PAINTERLY)
+    )
+    red, green, blue = ImageColor.getrgb(bottom)[:3]
+    _silhouette(image, (red // 3, green // 3, blue // 3))
+    image = image.resize(size, Image.Resampling.BILINEAR)
+    _caption(image, headline, words, label, in_square=in_square)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=86, optimize=True)
+    return out.getvalue()

@@ -17,12 +17,10 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.credits import credits_debit, credits_refund, credits_refunded
 from accounts.models import CreditEntry, User
-from accounts.services import OutgoingEmail, email_queue
 from astria.client import get_client
 from packs.models import Pack, PackPrompt, RefusedWord
 from packs.templating import TemplateError, idea_check, idea_template
@@ -31,6 +29,7 @@ from uploads.models import Selfie, SelfieSet
 from . import engine, training
 from .astria_log import calls_about
 from .callbacks import callback_secret, secret_hash
+from .emails import failed_email_send, ready_email_send
 from .models import Photo, Photoshoot, Pricing, Prompt, TrainedModel
 
 logger = logging.getLogger(__name__)
@@ -305,35 +304,6 @@ def photoshoot_finish_if_done(*, photoshoot_id: int) -> None:
         ready_email_send(Photoshoot.objects.select_related("owner", "pack").get(pk=photoshoot_id))
 
 
-def ready_email_send(photoshoot: Photoshoot) -> None:
-    if photoshoot.kind != Photoshoot.Kind.CUSTOMER:
-        return
-    link = settings.PUBLIC_BASE_URL + reverse("tunes:photoshoot_detail", args=[photoshoot.code])
-    email_queue(
-        email=OutgoingEmail(
-            subject=f"[PhotoShoot] Your {photoshoot.title} photos are ready",
-            body=f"Your photoshoot is ready. See your photos here:\n\n{link}\n",
-            to=[photoshoot.owner.email],
-        )
-    )
-
-
-def _failed_email(photoshoot: Photoshoot, reason: str) -> None:
-    if photoshoot.kind != Photoshoot.Kind.CUSTOMER:
-        return
-    link = settings.PUBLIC_BASE_URL + reverse("tunes:photoshoot_detail", args=[photoshoot.code])
-    email_queue(
-        email=OutgoingEmail(
-            subject=f"[PhotoShoot] Your {photoshoot.title} photoshoot could not be made",
-            body=(
-                f"We are sorry: your photoshoot could not be made. {reason}\n\n"
-                f"Your credits have been refunded. Details: {link}\n"
-            ),
-            to=[photoshoot.owner.email],
-        )
-    )
-
-
 def photoshoot_fail(*, photoshoot_id: int, reason: str) -> bool:
     """Fail the photoshoot (from any unfinished state), its open scenes too, and refund what
     the user has not been refunded yet. Staff can retry it from admin. False: it had ended."""
@@ -362,7 +332,7 @@ def photoshoot_fail(*, photoshoot_id: int, reason: str) -> bool:
             reason=f"{photoshoot.title} photoshoot failed",
             cause=photoshoot,
         )
-        _failed_email(photoshoot, reason)
+        failed_email_send(photoshoot, reason)
     logger.info("photoshoot %s failed: %s", photoshoot_id, reason)
     return True
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from uploads.services import storage_objects_delete_after_commit
 
 from .callbacks import callback_secret, secret_hash
+from .emails import ready_email_send
 from .models import Photo, Photoshoot, Prompt, TrainedModel
-from .photoshoots import photoshoot_finish_if_done, ready_email_send
+from .photoshoots import photoshoot_finish_if_done
 
 
 class CannotRetry(Exception):
