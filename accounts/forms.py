@@ -27,7 +27,8 @@ EMAIL_FIELDS = ("login", "email")
 
 def relabel(form: forms.Form, labels: dict[str, str]) -> None:
     """The portal's labels on `form`, and placeholders that do not repeat them: an example
-    address on e-mail fields, none on passwords."""
+    address on e-mail fields, none on passwords; no colon after a label."""
+    form.label_suffix = ""
     for name, field in form.fields.items():
         if name in labels:
             field.label = labels[name]

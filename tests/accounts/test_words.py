@@ -88,7 +88,9 @@ def test_the_password_reset_pages_say_e_mail(client, owner, django_capture_on_co
     )
     assert "Your password is changed" in assert_portal_words(done)
     # The same link again: used, so it says so in the same words.
-    assert "This link no longer works" in assert_portal_words(client.get(link.group(1), follow=True))
+    assert "This link no longer works" in assert_portal_words(
+        client.get(link.group(1), follow=True)
+    )
 
 
 def test_the_verification_and_confirm_pages_say_e_mail(client, django_capture_on_commit_callbacks):

@@ -43,9 +43,7 @@ def test_a_wrong_password_gets_a_clear_message(page, owner):
     page.get_by_label("E-mail").fill("owner@example.com")
     page.get_by_label("Password").fill(PASSWORD + "-typo")
     page.get_by_role("button", name="Log in").click()
-    expect(
-        page.get_by_text("That e-mail and password do not match.")
-    ).to_be_visible()
+    expect(page.get_by_text("That e-mail and password do not match.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
 
 

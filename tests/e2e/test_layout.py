@@ -42,9 +42,7 @@ def photoshoots_make(owner, pack) -> None:  # noqa: F811
     done = factories.PhotoshootFactory(owner=owner, pack=pack, status=Photoshoot.Status.READY)
     photo = factories.PhotoFactory(prompt=factories.PromptFactory(photoshoot=done))
     storages["default"].save(photo.thumbnail, io.BytesIO(photo_bytes((256, 256), seed=3)))
-    factories.PhotoshootFactory(
-        owner=owner, pack=factories.PackFactory(title="Van Gogh portraits")
-    )
+    factories.PhotoshootFactory(owner=owner, pack=factories.PackFactory(title="Van Gogh portraits"))
 
 
 def test_the_header_is_one_row_and_nothing_overflows_on_a_phone(browser, live_server, owner, pack):  # noqa: F811
@@ -57,7 +55,14 @@ def test_the_header_is_one_row_and_nothing_overflows_on_a_phone(browser, live_se
         ("login", "/accounts/login/"),
         ("signup", "/accounts/signup/"),
     ]
-    private = [("dashboard", "/dashboard/"), ("selfie-set", f"/sets/{selfie_set.code}/")]
+    private = [
+        ("dashboard", "/dashboard/"),
+        ("selfie-set", f"/sets/{selfie_set.code}/"),
+        ("pick-a-pack", f"/photoshoots/new/?set={selfie_set.code}"),
+        ("models", "/models/"),
+        ("profile", "/profile/"),
+        ("not-found", "/no-such-page/"),
+    ]
     SHOTS.mkdir(parents=True, exist_ok=True)
     for viewport in (PHONE, DESK):
         violations: list[str] = []
@@ -65,7 +70,7 @@ def test_the_header_is_one_row_and_nothing_overflows_on_a_phone(browser, live_se
         csp_watch(context, violations)
         tab = context.new_page()
         try:
-            for name, path in public + [("", "log in")] + private:
+            for name, path in [*public, ("", "log in"), *private]:
                 if path == "log in":
                     log_in(tab, owner.email)
                     continue

@@ -57,7 +57,8 @@ def test_the_set_page_says_how_many_photos_to_add_before_the_pack(client, owner)
     client.force_login(owner)
     page = client.get(f"/sets/{short.code}/").content.decode()
     assert shown(page, "start-short") and not shown(page, "start-ready")
-    assert 'Add <span id="start-missing">1</span> more photo<span id="start-missing-s"></span>' in page
+    missing = 'Add <span id="start-missing">1</span> more photo<span id="start-missing-s"></span>'
+    assert missing in page
 
 
 def test_the_set_page_leads_on_to_a_pack_once_it_has_enough(client, owner):
