@@ -120,3 +120,10 @@ def test_logging_in_says_logged_in(client, owner):
         "/accounts/login/", {"login": owner.email, "password": PASSWORD}, follow=True
     )
     assert "You are logged in as" in visible(response)
+
+
+@pytest.mark.parametrize("path", ["/accounts/email/", "/accounts/password/change/"])
+def test_the_account_pages_a_member_reaches_from_the_profile_say_e_mail(client, owner, path):
+    client.force_login(owner)
+    text = assert_portal_words(client.get(path))
+    assert "e-mail" in text or "password" in text
