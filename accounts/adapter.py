@@ -27,6 +27,17 @@ class EmailSite:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # The portal's words ("e-mail") in the messages a person reads on allauth's forms.
+    error_messages = DefaultAccountAdapter.error_messages | {
+        "email_password_mismatch": "That e-mail and password do not match. Check both, or "
+        "reset your password.",
+        "email_taken": "An account already uses this e-mail address.",
+        "unknown_email": "No account uses this e-mail address.",
+        "duplicate_email": "This e-mail address is already on your account.",
+        "cannot_remove_primary_email": "You cannot remove your main e-mail address.",
+        "unverified_primary_email": "Your main e-mail address must be confirmed first.",
+    }
+
     @transaction.atomic
     def save_user(self, request: HttpRequest, user: User, form: Form, commit: bool = True) -> User:
         """A new account, with the sign-up gift of credits in the same transaction."""

@@ -366,6 +366,15 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
+# allauth's forms with the portal's words ("E-mail", "Password again"): accounts/forms.py.
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.LoginForm",
+    "signup": "accounts.forms.SignupForm",
+    "reset_password": "accounts.forms.ResetPasswordForm",
+    "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
+    "change_password": "accounts.forms.ChangePasswordForm",
+    "add_email": "accounts.forms.AddEmailForm",
+}
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 # Sign-up, password reset and login answer alike whether an address has an account or not.
 # True, not "strict": with mandatory verification it hides a taken address at sign-up too,

@@ -36,7 +36,7 @@ from packs.templating import IDEA_MAX_LENGTH
 from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
-from . import photoshoots, zips
+from . import photoshoots, training, zips
 from .models import Photo, Photoshoot, Pricing, TrainedModel
 from .progress import photoshoot_progress
 
@@ -149,7 +149,8 @@ def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         if pack.supports(selfie_set.subject_class)
     ]
     offers = photoshoots.quotes(selfie_set=selfie_set, packs=packs)
-    model = offers[0].model if offers else None
+    model = training.model_current(selfie_set)
+    photos = selfie_set.selfies.filter(status=Selfie.Status.READY).count()
     return render(
         request,
         "tunes/photoshoot_new.html",
@@ -162,6 +163,10 @@ def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 status=TrainedModel.Status.READY, expires_at__lte=timezone.now()
             ).exists(),
             "start_token": uuid.uuid4(),
+            # Too few photos to train a model is said before any start button.
+            "photos": photos,
+            "photos_missing": 0 if model else max(settings.SELFIES_MIN - photos, 0),
+            "selfies_min": settings.SELFIES_MIN,
         },
     )
 

@@ -120,6 +120,8 @@ def set_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
             "photos": photos,
             "config": config,
             "rename_form": SelfieSetRenameForm(instance=selfie_set),
+            # Too few photos is said before the way on to a pack, not after a failed start.
+            "photos_missing": max(settings.SELFIES_MIN - len(photos), 0),
         },
     )
 

@@ -183,6 +183,12 @@
     if (count < config.min) note.textContent = "— add at least " + (config.min - count) + " more";
     else if (count < 10) note.textContent = "— enough to start; about 15 gives better results";
     else note.textContent = "— a good set";
+    // The way on to a pack shows once the set has enough photos; before, how many to add.
+    var missing = Math.max(config.min - count, 0);
+    document.getElementById("start-missing").textContent = missing;
+    document.getElementById("start-missing-s").textContent = missing === 1 ? "" : "s";
+    document.getElementById("start-short").hidden = missing === 0;
+    document.getElementById("start-ready").hidden = missing > 0;
   }
 
   input.addEventListener("change", function () { add(input.files); input.value = ""; });

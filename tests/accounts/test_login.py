@@ -6,7 +6,7 @@ from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-WRONG = "The email address and/or password you specified are not correct."
+WRONG = "That e-mail and password do not match. Check both, or reset your password."
 
 
 def test_it_logs_in_by_email_and_lands_on_the_dashboard(client, owner):

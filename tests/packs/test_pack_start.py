@@ -26,15 +26,35 @@ def test_it_asks_a_visitor_to_sign_up(client, db, pack):  # noqa: F811
     assert start_forms(text) == []
 
 
-def test_it_asks_a_member_without_a_ready_set_to_upload_selfies(client, owner, pack):  # noqa: F811
-    # Too few photos, and a set of a class the pack is not for.
-    ready_selfie_set(owner, count=3)
-    ready_selfie_set(owner, count=4, subject_class="dog")
+def test_it_asks_a_member_without_a_set_for_it_to_upload_selfies(client, owner, pack):  # noqa: F811
+    ready_selfie_set(owner, count=4, subject_class="dog")  # a class the pack is not for
     client.force_login(owner)
     text = client.get(f"/packs/{pack.slug}/").content.decode()
     assert "upload 4 or more selfies of a woman or man first" in text
     assert '<a class="button" href="/sets/new/">Upload your selfies</a>' in text
     assert "Sign up to start" not in text
+    assert start_forms(text) == []
+
+
+def test_it_says_a_set_has_too_few_photos_before_any_button(client, owner, pack):  # noqa: F811
+    credits_grant(user=owner, amount=20, reason="Test credits")
+    short = ready_selfie_set(owner, count=3)
+    client.force_login(owner)
+    text = client.get(f"/packs/{pack.slug}/").content.decode()
+    # The next step is the set's own page, where the photos are added; no start that would fail.
+    assert "“Me” has 3 photos: add 1 more to start." in text
+    assert f'href="/sets/{short.code}/">Add photos to “Me”</a>' in text
+    assert start_forms(text) == []
+
+
+def test_it_says_credits_are_short_before_any_button(client, owner, pack):  # noqa: F811
+    credits_grant(user=owner, amount=5, reason="Test credits")
+    ready_selfie_set(owner)
+    client.force_login(owner)
+    text = client.get(f"/packs/{pack.slug}/").content.decode()
+    assert "You need 9 credits for this and have 5." in text
+    # Where credits come from (the header's balance links there too: this is the sentence).
+    assert 'from our team: <a href="/credits/">your credit history</a>' in text
     assert start_forms(text) == []
 
 
