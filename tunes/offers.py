@@ -12,6 +12,7 @@ from accounts.models import User
 from packs.models import Pack
 from uploads.models import Selfie, SelfieSet
 
+from .models import Photoshoot
 from .photoshoots import Quote, quote
 
 
@@ -34,9 +35,27 @@ def pack_offers(*, user: User, pack: Pack) -> list[SetOffer]:
     )
     offers = []
     for selfie_set in SelfieSet.objects.for_user(user).order_by("-created_at", "-pk"):
-        if not pack.supports(selfie_set.subject_class):
-            continue
-        offer = quote(selfie_set=selfie_set, pack=pack)
-        if offer.model is not None or ready.get(selfie_set.pk, 0) >= settings.SELFIES_MIN:
-            offers.append(SetOffer(selfie_set=selfie_set, quote=offer))
+        offer = _set_offer(selfie_set, pack, ready=ready.get(selfie_set.pk, 0))
+        if offer:
+            offers.append(offer)
     return offers
+
+
+def retry_offer(*, photoshoot: Photoshoot) -> SetOffer | None:
+    """Its pack again on its selfie set (on its model if that still lives, else training a
+    new one), for a photoshoot that failed; None when the pack or the set is gone, or the set
+    cannot start it."""
+    pack, selfie_set = photoshoot.pack, photoshoot.model.selfie_set
+    if pack is None or not pack.is_active or selfie_set is None:
+        return None
+    ready = selfie_set.selfies.filter(status=Selfie.Status.READY).count()
+    return _set_offer(selfie_set, pack, ready=ready)
+
+
+def _set_offer(selfie_set: SelfieSet, pack: Pack, *, ready: int) -> SetOffer | None:
+    if not pack.supports(selfie_set.subject_class):
+        return None
+    offer = quote(selfie_set=selfie_set, pack=pack)
+    if offer.model is None and ready < settings.SELFIES_MIN:
+        return None
+    return SetOffer(selfie_set=selfie_set, quote=offer)
