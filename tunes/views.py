@@ -244,8 +244,8 @@ def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
     thumbnail is a signed URL, and a phone need not load hundreds at once. A failed one says
     why, what the ledger gave back, and offers the same pack again."""
     photoshoot = photoshoot_for_user(request, code)
-    page = Paginator(photoshoot.photos.select_related("prompt"), settings.GALLERY_PAGE_SIZE)
-    page = page.get_page(request.GET.get("page"))
+    paginator = Paginator(photoshoot.photos.select_related("prompt"), settings.GALLERY_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     photos = [photo_json(p, photoshoot) for p in page]
     for number, photo in enumerate(photos, start=page.start_index()):
         photo["number"] = number
