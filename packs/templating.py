@@ -119,6 +119,17 @@ def idea_template(idea: str) -> str:
     return "{subject}, " + " ".join(idea.split())
 
 
+def scene_words(template: str) -> str:
+    """A scene in plain words for its customer: "{subject} in a navy suit" reads "In a navy
+    suit", "a painting of {subject} by Van Gogh" reads "A painting of you by Van Gogh"."""
+    lead = re.match(r"\s*\{subject\}[\s,;:]*", template)
+    if lead:
+        template = template[lead.end() :]
+    words = template.replace("{subject}", "you").replace("{class}", "you")
+    words = " ".join(words.replace("{token}", "").split())
+    return words[:1].upper() + words[1:]
+
+
 def prompt_render(template: str, *, tune_id: int | str, token: str, subject_class: str) -> str:
     """The text Astria receives for one pack prompt and one trained LoRA.
 

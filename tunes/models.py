@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from packs.models import Pack, PackPrompt
+from packs.templating import scene_words
 from uploads.models import SelfieSet
 
 _Row = TypeVar("_Row")
@@ -219,6 +220,11 @@ class Prompt(models.Model):
 
     def __str__(self) -> str:
         return self.text or self.template
+
+    @property
+    def scene(self) -> str:
+        """The scene in plain words, as the gallery heads its photos."""
+        return scene_words(self.template)
 
 
 class Photo(models.Model):

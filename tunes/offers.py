@@ -13,6 +13,7 @@ from accounts.models import User
 from packs.models import Pack
 from uploads.models import Selfie, SelfieSet
 
+from .models import Photoshoot
 from .photoshoots import Quote, quote
 
 
@@ -67,3 +68,21 @@ def pack_offers(*, user: User, pack: Pack) -> list[SetOffer]:
         for selfie_set in SelfieSet.objects.for_user(user).order_by("-created_at", "-pk")
         if pack.supports(selfie_set.subject_class)
     ]
+
+
+def retry_offer(*, photoshoot: Photoshoot) -> SetOffer | None:
+    """Its pack again on its selfie set (on its model if that still lives, else training a
+    new one), for a photoshoot that failed; None when the pack or the set is gone, or the set
+    cannot start it now."""
+    pack, selfie_set = photoshoot.pack, photoshoot.model.selfie_set
+    if pack is None or not pack.is_active or selfie_set is None:
+        return None
+    if not pack.supports(selfie_set.subject_class):
+        return None
+    offer = set_offer(
+        user=photoshoot.owner,
+        selfie_set=selfie_set,
+        the_quote=quote(selfie_set=selfie_set, pack=pack),
+        photos=selfie_set.selfies.filter(status=Selfie.Status.READY).count(),
+    )
+    return offer if offer.can_start else None

@@ -7,6 +7,8 @@ Every model, photoshoot and photo is looked up through its owner: anyone else ge
 from __future__ import annotations
 
 import uuid
+from itertools import groupby
+from operator import itemgetter
 from tempfile import SpooledTemporaryFile
 from typing import Any
 from uuid import UUID
@@ -36,9 +38,9 @@ from packs.templating import IDEA_MAX_LENGTH
 from uploads import storage
 from uploads.models import Selfie, SelfieSet
 
-from . import photoshoots, training, zips
+from . import offers, photoshoots, training, zips
 from .models import Photo, Photoshoot, Pricing, TrainedModel
-from .progress import photoshoot_progress
+from .progress import photoshoot_progress, refunded_credits
 
 # Every way of starting paid work (a pack, more like this, an own idea) counts against one rate.
 start_limit = limits.per_user_limit(
@@ -55,12 +57,25 @@ def photoshoot_for_user(request: AuthenticatedHttpRequest, code: UUID) -> Photos
 
 
 def photo_json(photo: Photo, photoshoot: Photoshoot) -> dict[str, Any]:
+    """A photo as the gallery shows it (its prompt loaded with it: the scene heads its group)."""
     return {
         "code": str(photo.code),
         "thumbnail_url": storage.private_url(photo.thumbnail, owner=photoshoot.storage_owner),
         "url": reverse("tunes:photo_detail", args=[photoshoot.code, photo.code]),
         "liked": photo.liked,
+        # "More like this" makes a scene again with the same order: one scene, one heading.
+        "scene": photo.prompt.order,
+        "scene_title": photo.prompt.scene,
     }
+
+
+def scene_groups(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page of photos (in gallery order) as runs of one scene each, with its heading."""
+    return [
+        {"scene": scene, "title": run[0]["scene_title"], "photos": run}
+        for scene, group in groupby(photos, key=itemgetter("scene"))
+        for run in [list(group)]
+    ]
 
 
 @login_required
@@ -230,23 +245,30 @@ def _uuid(value: str | None) -> UUID:
 
 @login_required
 def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    """The photoshoot's progress, then its gallery a page at a time: every thumbnail is a
-    signed URL, and a phone need not load hundreds at once."""
+    """The photoshoot's progress, then its gallery a page at a time, scene by scene: every
+    thumbnail is a signed URL, and a phone need not load hundreds at once. A failed one says
+    why, what the ledger gave back, and offers the same pack again."""
     photoshoot = photoshoot_for_user(request, code)
-    page = Paginator(photoshoot.photos.all(), settings.GALLERY_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    paginator = Paginator(photoshoot.photos.select_related("prompt"), settings.GALLERY_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     photos = [photo_json(p, photoshoot) for p in page]
+    for number, photo in enumerate(photos, start=page.start_index()):
+        photo["number"] = number
     status = photoshoot_progress(photoshoot)
+    failed = photoshoot.status == Photoshoot.Status.FAILED
     return render(
         request,
         "tunes/photoshoot_detail.html",
         {
             "photoshoot": photoshoot,
-            "photos": photos,
+            "scenes": scene_groups(photos),
             "page": page,
             "status": status,
             "final": status["final"],
+            "percent": None if status["fraction"] is None else round(status["fraction"] * 100),
+            "refunded": refunded_credits(photoshoot) if status["final"] else 0,
+            "retry": offers.retry_offer(photoshoot=photoshoot) if failed else None,
+            "start_token": uuid.uuid4(),
         },
     )
 
@@ -255,7 +277,7 @@ def photoshoot_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
 def photoshoot_status(request: AuthenticatedHttpRequest, code: UUID) -> JsonResponse:
     """What the photoshoot page refreshes itself with while it works."""
     photoshoot = photoshoot_for_user(request, code)
-    first_page = photoshoot.photos.all()[: settings.GALLERY_PAGE_SIZE]
+    first_page = photoshoot.photos.select_related("prompt")[: settings.GALLERY_PAGE_SIZE]
     photos = [photo_json(p, photoshoot) for p in first_page]
     return JsonResponse({**photoshoot_progress(photoshoot), "photos": photos})
 
@@ -264,13 +286,21 @@ def _photo_for_user(
     request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
 ) -> tuple[Photoshoot, Photo]:
     photoshoot = photoshoot_for_user(request, code)
-    return photoshoot, get_object_or_404(photoshoot.photos, code=photo_code)
+    photo = get_object_or_404(photoshoot.photos.select_related("prompt"), code=photo_code)
+    return photoshoot, photo
+
+
+def _gallery_codes(photoshoot: Photoshoot) -> list[UUID]:
+    """Its photos' codes in gallery order: a photo's place is its number."""
+    return list(photoshoot.photos.values_list("code", flat=True))
 
 
 @login_required
 def photo_detail(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID) -> HttpResponse:
+    """One photo, full size, with the previous and the next (arrow keys and swipes follow
+    them: viewer.js), like, download and more like this."""
     photoshoot, photo = _photo_for_user(request, code, photo_code)
-    codes = list(photoshoot.photos.values_list("code", flat=True))
+    codes = _gallery_codes(photoshoot)
     at = codes.index(photo.code)
     return render(
         request,
@@ -287,6 +317,8 @@ def photo_detail(request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
             "next": codes[at + 1] if at + 1 < len(codes) else None,
             "position": at + 1,
             "count": len(codes),
+            # The gallery's page that holds it, for the way back.
+            "gallery_page": at // settings.GALLERY_PAGE_SIZE + 1,
         },
     )
 
@@ -328,13 +360,14 @@ def _photo_more(request: AuthenticatedHttpRequest, photo: Photo) -> HttpResponse
 def photo_download(
     request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
 ) -> HttpResponseBase:
-    _, photo = _photo_for_user(request, code, photo_code)
+    """The photo as a file named after the pack, the day and its number in the gallery."""
+    photoshoot, photo = _photo_for_user(request, code, photo_code)
     store = storage.storage()
-    filename = zips.photo_filename(photo)
+    filename = zips.photo_filename(photoshoot, _gallery_codes(photoshoot).index(photo.code) + 1)
     if storage.is_s3(store):
         url = store.url(
             photo.image,
-            parameters={"ResponseContentDisposition": f"attachment; filename={filename}"},
+            parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
         )
         return HttpResponseRedirect(url)
     return FileResponse(store.open(photo.image, "rb"), as_attachment=True, filename=filename)
@@ -357,7 +390,7 @@ def _zip_answer(
     request: AuthenticatedHttpRequest, photoshoot: Photoshoot, *, large: bool
 ) -> HttpResponseBase:
     """The zip itself (streamed, or the file a worker built), or the build queued."""
-    filename = f"{photoshoot.slug}-photos.zip"
+    filename = zips.zip_filename(photoshoot)
     if not large:
         spool = SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
         zips.zip_write(photoshoot, spool)

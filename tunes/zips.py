@@ -20,20 +20,30 @@ from django.utils import timezone
 from operations.leases import queued_lapsed_before
 from uploads import storage
 
-from .models import Photo, Photoshoot
+from .models import Photoshoot
 
 
 def zip_write(photoshoot: Photoshoot, target: IO[bytes]) -> None:
     """Write every photo of `photoshoot` into the open binary file `target` as a zip of JPEGs."""
     store = storage.storage()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
-        for photo in photoshoot.photos.select_related("prompt"):
+        for number, photo in enumerate(photoshoot.photos.all(), start=1):
             with store.open(photo.image, "rb") as image:
-                archive.writestr(photo_filename(photo), image.read())
+                archive.writestr(photo_filename(photoshoot, number), image.read())
 
 
-def photo_filename(photo: Photo) -> str:
-    return f"photoshoot-{photo.prompt.order + 1}-{photo.index + 1}.jpg"
+def photo_filename(photoshoot: Photoshoot, number: int) -> str:
+    """The gallery's `number`th photo as a download names it: the pack, the photoshoot's
+    day, the number ("corporate-headshots-2026-12-04-3.jpg"), the same in the zip."""
+    return f"{_name_stem(photoshoot)}-{number}.jpg"
+
+
+def zip_filename(photoshoot: Photoshoot) -> str:
+    return f"{_name_stem(photoshoot)}-photos.zip"
+
+
+def _name_stem(photoshoot: Photoshoot) -> str:
+    return f"{photoshoot.slug}-{timezone.localdate(photoshoot.created_at).isoformat()}"
 
 
 def zip_building(photoshoot: Photoshoot) -> bool:

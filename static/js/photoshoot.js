@@ -1,4 +1,6 @@
-// The photoshoot page refreshes itself while the photoshoot works: status, then photos as they come.
+// The photoshoot page refreshes itself while the photoshoot works: its steps, bar and
+// sentences (the server's own, so the page reads the same without this script), then the
+// photos as they come, under their scene's heading.
 (function () {
   "use strict";
   var card = document.getElementById("photoshoot-progress");
@@ -7,6 +9,37 @@
   // The status lists the first page's photos: add them live on that page only.
   var page = new URLSearchParams(window.location.search).get("page");
   var firstPage = !page || page === "1";
+  var STATES = {done: " (done)", failed: " (stopped here)", current: " (under way)", todo: ""};
+
+  function byId(id) { return document.getElementById(id); }
+
+  function showSteps(steps) {
+    steps.forEach(function (step) {
+      var li = card.querySelector('[data-step="' + step.key + '"]');
+      if (!li) return;
+      li.className = "progress-step " + step.state;
+      if (step.current) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+      li.querySelector(".progress-step-label").textContent = step.label;
+      li.querySelector(".progress-step-state").textContent = STATES[step.state] || "";
+    });
+  }
+
+  function showProgress(data) {
+    byId("photoshoot-status").textContent = data.label;
+    byId("photoshoot-detail").textContent = data.detail;
+    showSteps(data.steps);
+    var bar = byId("photoshoot-bar");
+    if (bar && data.fraction !== null) {
+      var percent = Math.round(data.fraction * 100);
+      bar.value = percent;
+      bar.textContent = percent + "%";
+    }
+    var estimate = byId("photoshoot-estimate");
+    if (estimate) {
+      estimate.hidden = !data.estimate || data.estimate === data.detail;
+      estimate.textContent = data.estimate.charAt(0).toUpperCase() + data.estimate.slice(1);
+    }
+  }
 
   function photoItem(photo) {
     var li = document.createElement("li");
@@ -21,19 +54,54 @@
     return li;
   }
 
+  function sceneSection(photo) {
+    var section = document.createElement("section");
+    section.className = "scene";
+    section.dataset.scene = String(photo.scene);
+    var heading = document.createElement("h2");
+    heading.className = "scene-title";
+    heading.textContent = photo.scene_title;
+    var list = document.createElement("ul");
+    list.className = "photo-grid gallery";
+    section.appendChild(heading);
+    section.appendChild(list);
+    return section;
+  }
+
+  // The photos in runs of one scene each, in the gallery's order.
+  function runs(photos) {
+    var result = [];
+    photos.forEach(function (photo) {
+      var last = result[result.length - 1];
+      if (!last || last.scene !== photo.scene) result.push(last = {scene: photo.scene, photos: []});
+      last.photos.push(photo);
+    });
+    return result;
+  }
+
   // The first page as the server orders it (scene by scene), not as the photos arrived:
   // a photo of an earlier scene goes before those of later ones, as it will after the reload.
   function showPhotos(photos) {
-    var items = {};
-    Array.prototype.forEach.call(gallery.children, function (li) { items[li.dataset.code] = li; });
-    photos.forEach(function (photo, at) {
-      var li = items[photo.code] || photoItem(photo);
-      delete items[photo.code];
-      if (gallery.children[at] !== li) gallery.insertBefore(li, gallery.children[at] || null);
-      li.querySelector("img").alt = "Photo " + (at + 1);
+    var items = {}, sections = {};
+    Array.prototype.forEach.call(gallery.querySelectorAll("li.photo"), function (li) { items[li.dataset.code] = li; });
+    Array.prototype.forEach.call(gallery.querySelectorAll("section.scene"), function (s) { sections[s.dataset.scene] = s; });
+    var number = 0;
+    runs(photos).forEach(function (run, at) {
+      var section = sections[String(run.scene)] || sceneSection(run.photos[0]);
+      delete sections[String(run.scene)];
+      if (gallery.children[at] !== section) gallery.insertBefore(section, gallery.children[at] || null);
+      var list = section.querySelector("ul");
+      run.photos.forEach(function (photo, place) {
+        var li = items[photo.code] || photoItem(photo);
+        delete items[photo.code];
+        if (list.children[place] !== li) list.insertBefore(li, list.children[place] || null);
+        number += 1;
+        li.querySelector("img").alt = "Photo " + number;
+      });
     });
     // Pushed off the first page by photos of earlier scenes.
-    Object.keys(items).forEach(function (code) { gallery.removeChild(items[code]); });
+    Object.keys(items).forEach(function (code) { items[code].remove(); });
+    Object.keys(sections).forEach(function (scene) { sections[scene].remove(); });
   }
 
   function refresh() {
@@ -41,9 +109,7 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { window.setTimeout(refresh, 10000); return; }
-        document.getElementById("photoshoot-status").textContent = data.label;
-        // The server's own sentence: the page reads the same with or without this script.
-        document.getElementById("photoshoot-detail").textContent = data.detail;
+        showProgress(data);
         if (firstPage) showPhotos(data.photos);
         if (data.final) { window.location.reload(); return; }
         window.setTimeout(refresh, 3000);

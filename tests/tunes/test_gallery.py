@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+from django.utils.timezone import localdate
 from PIL import Image
 
 from tests.tunes.conftest import ready_selfie_set, start
@@ -137,12 +138,15 @@ def test_a_photo_has_previous_and_next_and_can_be_liked_and_unliked(client, fini
     assert not Photo.objects.get(pk=photos[1].pk).liked
 
 
-def test_one_photo_downloads_as_a_jpeg(client, finished):
+def test_one_photo_downloads_as_a_jpeg_named_after_the_pack_the_day_and_its_number(
+    client, finished
+):
     client.force_login(finished.owner)
-    photo = finished.photos.first()
+    photo = finished.photos.all()[2]
     response = client.get(f"/photoshoots/{finished.code}/photos/{photo.code}/download/")
     assert response.status_code == 200
-    assert "attachment" in response["Content-Disposition"]
+    day = localdate(finished.created_at).isoformat()
+    assert response["Content-Disposition"] == f'attachment; filename="{finished.slug}-{day}-3.jpg"'
     with Image.open(io.BytesIO(b"".join(response.streaming_content))) as image:
         assert image.format == "JPEG"
 
@@ -153,7 +157,11 @@ def test_all_photos_download_as_a_zip_of_jpegs(client, finished):
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
-    assert len(names) == 6 and all(n.endswith(".jpg") for n in names)
+    day = localdate(finished.created_at).isoformat()
+    assert names == [f"{finished.slug}-{day}-{n}.jpg" for n in range(1, 7)]
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{finished.slug}-{day}-photos.zip"'
+    )
     for name in names:
         with Image.open(io.BytesIO(archive.read(name))) as image:
             assert image.format == "JPEG"
