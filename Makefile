@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test faults bench lint format migrate clean
+.PHONY: help run test faults bench lighthouse lint format migrate clean
 
 help:
 	@echo "make run    set up and start the portal on http://127.0.0.1:$(PORT) (web, worker, beat)"
 	@echo "make test   install the dev tools, then lint, check migrations and run every test"
 	@echo "make bench  the benchmarks on the production stack (see README)"
 	@echo "make faults the fault suite in full (needs PostgreSQL and Redis, see README)"
+	@echo "make lighthouse  Lighthouse's scores of the customer's pages (see README)"
 	@echo "make format rewrite the code with ruff's formatter and autofixes"
 	@echo "make clean  remove the virtualenv and everything under var/"
 
@@ -26,6 +27,11 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
+
+# The browser checks' npm packages (axe-core for the tests, Lighthouse), exactly as locked.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
@@ -51,7 +57,7 @@ lint: $(VENV)/.dev-installed
 # photoshoot/settings.py), tests handed out one by one so each process keeps pytest-django's
 # order (transactional tests last); a module marked xdist_group stays in one process. Then the
 # fault suite alone: it kills and starves parts on purpose and reads how fast they recover.
-test: lint
+test: lint node_modules/.installed
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not faults"
 	$(BIN)/pytest -m faults
 
@@ -63,9 +69,14 @@ bench: $(VENV)/.dev-installed
 faults: $(VENV)/.dev-installed
 	FAULTS_FULL=1 $(BIN)/pytest -m faults
 
+# Lighthouse (mobile emulation, Debian's Chromium) on the customer's pages of a portal started
+# here on 127.0.0.1; prints the four scores per page.
+lighthouse: $(VENV)/.dev-installed node_modules/.installed
+	$(BIN)/python -m bench.lighthouse
+
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules

@@ -86,7 +86,8 @@ class Stack:
     """Start with `with Stack() as stack:`; `stack.env` is the production environment every
     process of the portal gets (the benchmark process sets it for itself too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: str = DATABASE) -> None:
+        self.database = database  # another run (make lighthouse) can take one of its own
         self.processes: list[subprocess.Popen[bytes]] = []
         self.folder = Path(tempfile.mkdtemp(prefix="photoshoot-bench-"))
         self.web_port = free_port()
@@ -105,7 +106,7 @@ class Stack:
             "DJANGO_ENV": "production",
             "ENV_FILE": str(self.folder / "no.env"),
             "SECRET_KEY": secrets.token_urlsafe(40),
-            "DATABASE_URL": SERVER.rsplit("/", 1)[0] + f"/{DATABASE}",
+            "DATABASE_URL": SERVER.rsplit("/", 1)[0] + f"/{database}",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PUBLIC_BASE_URL": self.public_url,
@@ -268,13 +269,13 @@ class Stack:
 
         self._database_drop()
         with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            conn.execute(f'CREATE DATABASE "{self.database}"')
 
     def _database_drop(self) -> None:
         import psycopg
 
         with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def _bucket_create(self) -> None:
         import boto3
