@@ -177,7 +177,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Celery (read by photoshoot/celery.py through the CELERY_ namespace) ------------------------
 
 
-
 def _broker_of_this_test_process() -> None:
     """Under pytest-xdist (`make test` runs two test processes) each process takes a Redis
     database of its own, the broker's number plus the worker's (gw0 keeps it, gw1 the next),
