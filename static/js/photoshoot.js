@@ -106,9 +106,14 @@
 
   function refresh() {
     fetch(card.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        // Sent to the login page (the session ended): reload, and the page says so itself.
+        if (response.redirected) { window.location.reload(); return undefined; }
+        return response.ok ? response.json() : null;
+      })
       .then(function (data) {
-        if (!data) { window.setTimeout(refresh, 10000); return; }
+        if (data === undefined) return;
+        if (!data || !data.photos) { window.setTimeout(refresh, 10000); return; }
         showProgress(data);
         if (firstPage) showPhotos(data.photos);
         if (data.final) { window.location.reload(); return; }
