@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a-brand-new-password-31"
 ATTACKER_PASSWORD = "the-attackers-choice-77"
-REFUSED = b"The password reset link was invalid"
+REFUSED = b"This link no longer works"
 
 
 @pytest.fixture
