@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.credits import credits_grant
 from tests.astria.conftest import loopback, sandbox  # noqa: F401 - fixtures
-from tests.e2e.test_uploads_flow import log_in
+from tests.e2e.test_uploads_flow import log_in, uploader_ready
 from tests.images import photo_bytes
 from tests.tunes.conftest import pack, portal, worker_env  # noqa: F401 - fixtures
 from tunes.models import Photo, Photoshoot, TrainedModel
@@ -30,6 +30,7 @@ def test_the_whole_photoshoot(page, portal, pack, owner, celery_worker, tmp_path
     page.get_by_label("Name of the set").fill("Me")
     page.get_by_label("Who is in the photos").select_option("woman")
     page.get_by_role("button", name="Create the set").click()
+    uploader_ready(page, "Me")
     page.locator("#file-input").set_input_files(
         [
             {

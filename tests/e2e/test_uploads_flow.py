@@ -24,6 +24,14 @@ def log_in(page, email: str) -> None:
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
+def uploader_ready(page, name: str) -> None:
+    """After "Create the set": the set's page is there and has loaded. uploads.js is deferred
+    and listens for chosen files only once it has run: files set before that are never
+    uploaded (seen on a loaded machine, where the heading shows well before the script runs)."""
+    expect(page.get_by_role("heading", name=re.compile(re.escape(name)))).to_be_visible()
+    page.wait_for_load_state("load")
+
+
 def selfies_upload(page, count: int = 4) -> None:
     """From any page: a new selfie set of a woman, `count` photos uploaded and verified."""
     page.get_by_role("link", name="Selfies", exact=True).click()
@@ -31,6 +39,7 @@ def selfies_upload(page, count: int = 4) -> None:
     page.get_by_label("Name of the set").fill("Me")
     page.get_by_label("Who is in the photos").select_option("woman")
     page.get_by_role("button", name="Create the set").click()
+    uploader_ready(page, "Me")
     page.locator("#file-input").set_input_files(
         [
             {
@@ -51,7 +60,7 @@ def test_it_uploads_several_files_shows_progress_and_thumbnails_and_removes_one(
     page.get_by_label("Name of the set").fill("Me, this year")
     page.get_by_label("Who is in the photos").select_option("woman")
     page.get_by_role("button", name="Create the set").click()
-    expect(page.get_by_role("heading", name=re.compile("Me, this year"))).to_be_visible()
+    uploader_ready(page, "Me, this year")
 
     # Hold each upload a moment, as a phone connection would, so the progress can be seen.
     def slow(route):
