@@ -8,7 +8,7 @@ from django.db import models
 
 from uploads.models import SubjectClass
 
-from .templating import TemplateError, template_check
+from .templating import TemplateError, scene_words, template_check
 
 ASPECT_RATIOS = [(r, r) for r in ("1:1", "4:5", "2:3", "3:4", "9:16", "5:4", "3:2", "4:3", "16:9")]
 
@@ -82,6 +82,11 @@ class PackPrompt(models.Model):
 
     def __str__(self) -> str:
         return self.template[:60]
+
+    @property
+    def scene(self) -> str:
+        """The scene in plain words, as the pack page lists it and the gallery heads it."""
+        return scene_words(self.template)
 
     def astria_options(self) -> dict[str, object]:
         """The options sent with the prompt, copied when a tune starts or a preview runs."""

@@ -9,7 +9,6 @@ words, never from a photo of anyone. Each step is done once: a pack with a cover
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from importlib import import_module
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from packs.models import Pack, PackPrompt, PackSample
+from packs.templating import scene_words
 from sandbox.render import ASPECT_SIZES, scene_render
 from uploads import storage
 
@@ -36,18 +36,16 @@ SAMPLE_SCALE = 2  # samples are shown small: half a result's size each way
 
 @dataclass(frozen=True)
 class SceneWords:
-    """A template as a caption: "{subject} in a navy suit, studio headshot" reads "You in a
-    navy suit", then "studio headshot"."""
+    """A template as a caption: "{subject} in a navy suit, studio headshot" reads "In a navy
+    suit", then "studio headshot" (the scene's words as the gallery heads it, by clause)."""
 
     headline: str
     words: list[str]
 
     @classmethod
     def of(cls, template: str) -> SceneWords:
-        plain = re.sub(r"\{(subject|token|class)\}", "you", template)
-        clauses = [c.strip() for c in plain.split(",") if c.strip()] or ["you"]
-        first = clauses[0]
-        return cls(headline=first[:1].upper() + first[1:], words=clauses[1:])
+        clauses = [c.strip() for c in scene_words(template).split(",") if c.strip()] or ["You"]
+        return cls(headline=clauses[0], words=clauses[1:])
 
 
 def _draw(

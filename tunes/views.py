@@ -360,10 +360,10 @@ def _photo_more(request: AuthenticatedHttpRequest, photo: Photo) -> HttpResponse
 def photo_download(
     request: AuthenticatedHttpRequest, code: UUID, photo_code: UUID
 ) -> HttpResponseBase:
-    """The photo as a file named after the pack, the day and its number in the gallery."""
+    """The photo as a file named after the pack, the day and the photo (zips.photo_filename)."""
     photoshoot, photo = _photo_for_user(request, code, photo_code)
     store = storage.storage()
-    filename = zips.photo_filename(photoshoot, _gallery_codes(photoshoot).index(photo.code) + 1)
+    filename = zips.photo_filename(photoshoot, photo)
     if storage.is_s3(store):
         url = store.url(
             photo.image,

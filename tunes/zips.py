@@ -20,22 +20,24 @@ from django.utils import timezone
 from operations.leases import queued_lapsed_before
 from uploads import storage
 
-from .models import Photoshoot
+from .models import Photo, Photoshoot
 
 
 def zip_write(photoshoot: Photoshoot, target: IO[bytes]) -> None:
     """Write every photo of `photoshoot` into the open binary file `target` as a zip of JPEGs."""
     store = storage.storage()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
-        for number, photo in enumerate(photoshoot.photos.all(), start=1):
+        for photo in photoshoot.photos.all():
             with store.open(photo.image, "rb") as image:
-                archive.writestr(photo_filename(photoshoot, number), image.read())
+                archive.writestr(photo_filename(photoshoot, photo), image.read())
 
 
-def photo_filename(photoshoot: Photoshoot, number: int) -> str:
-    """The gallery's `number`th photo as a download names it: the pack, the photoshoot's
-    day, the number ("corporate-headshots-2026-12-04-3.jpg"), the same in the zip."""
-    return f"{_name_stem(photoshoot)}-{number}.jpg"
+def photo_filename(photoshoot: Photoshoot, photo: Photo) -> str:
+    """A photo as a download names it: the pack, the photoshoot's day and the start of the
+    photo's own code ("corporate-headshots-2026-12-04-3f2a9c1b.jpg"), the same in the zip.
+    Not its place in the gallery: "more like this" puts photos before later scenes', and a
+    name must keep meaning the photo it named in an earlier download or zip."""
+    return f"{_name_stem(photoshoot)}-{photo.code.hex[:8]}.jpg"
 
 
 def zip_filename(photoshoot: Photoshoot) -> str:

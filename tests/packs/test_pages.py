@@ -29,8 +29,11 @@ def test_anyone_can_browse_the_packs(client):
 def test_a_pack_page_lists_its_scenes(client):
     response = client.get("/packs/van-gogh-portraits/")
     assert response.status_code == 200
-    assert "in a field of sunflowers" in response.content.decode()
-    assert "{subject}" not in response.content.decode()
+    page = response.content.decode()
+    # The scenes in plain words, as the gallery heads them: the person is "you".
+    assert "A painting of you in the style of Van Gogh, swirling starry night sky" in page
+    assert "In a field of sunflowers, oil painting" in page
+    assert "{subject}" not in page and "painting of  in" not in page
 
 
 def test_an_inactive_pack_is_not_shown(client):

@@ -138,15 +138,14 @@ def test_a_photo_has_previous_and_next_and_can_be_liked_and_unliked(client, fini
     assert not Photo.objects.get(pk=photos[1].pk).liked
 
 
-def test_one_photo_downloads_as_a_jpeg_named_after_the_pack_the_day_and_its_number(
-    client, finished
-):
+def test_one_photo_downloads_as_a_jpeg_named_after_the_pack_the_day_and_the_photo(client, finished):
     client.force_login(finished.owner)
     photo = finished.photos.all()[2]
     response = client.get(f"/photoshoots/{finished.code}/photos/{photo.code}/download/")
     assert response.status_code == 200
     day = localdate(finished.created_at).isoformat()
-    assert response["Content-Disposition"] == f'attachment; filename="{finished.slug}-{day}-3.jpg"'
+    name = f"{finished.slug}-{day}-{photo.code.hex[:8]}.jpg"
+    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
     with Image.open(io.BytesIO(b"".join(response.streaming_content))) as image:
         assert image.format == "JPEG"
 
@@ -158,7 +157,7 @@ def test_all_photos_download_as_a_zip_of_jpegs(client, finished):
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     day = localdate(finished.created_at).isoformat()
-    assert names == [f"{finished.slug}-{day}-{n}.jpg" for n in range(1, 7)]
+    assert names == [f"{finished.slug}-{day}-{p.code.hex[:8]}.jpg" for p in finished.photos.all()]
     assert response["Content-Disposition"] == (
         f'attachment; filename="{finished.slug}-{day}-photos.zip"'
     )
