@@ -4,7 +4,8 @@ Redis, the S3 server), everything on 127.0.0.1.
 
 The rows are the accessibility test's (tests/customer_pages.py), so both look at the same pages.
 Lighthouse (npm, pinned in package.json) drives Debian's Chromium in its default mobile
-emulation, a page at a time; a signed-in page gets the session cookie in --extra-headers (a file).
+emulation, a page at a time, each in a fresh Chromium; a signed-in page's browser is given the
+session cookie first, as a logged-in tab has it.
 Prints a table (Markdown, for the README) and flags each score under its target; the JSON
 reports are kept under var/lighthouse/ for the audits behind a score.
 """
@@ -14,10 +15,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,30 +68,73 @@ class Result:
         ]
 
 
-def lighthouse(url: str, *, cookie: str | None, report: Path) -> dict[str, Any]:
-    """One Lighthouse run of `url` (mobile emulation, its default); its JSON report."""
-    command = [
-        str(LIGHTHOUSE),
-        url,
-        f"--chrome-path={CHROMIUM}",
-        f"--chrome-flags={' '.join(CHROME_FLAGS)}",
-        f"--only-categories={','.join(CATEGORIES)}",
-        "--output=json",
-        f"--output-path={report}",
-        "--quiet",
-    ]
-    with tempfile.TemporaryDirectory() as private:
-        if cookie:
-            # The session cookie goes in a file of our own, not on the command line (where
-            # `ps` shows it), and is taken out of the report Lighthouse saves.
-            headers = Path(private) / "headers.json"
-            headers.write_text(json.dumps({"Cookie": cookie}))
-            command.append(f"--extra-headers={headers}")
+@contextmanager
+def chromium(cookie: dict[str, str] | None) -> Iterator[int]:
+    """A fresh Chromium (its own empty profile, so every page loads cold) listening for
+    Lighthouse on a loopback port; signed in when given the session cookie, set in the browser
+    itself so the page's own requests (the progress page's status poll) carry it as a real tab's
+    would. Yields the debugging port."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as profile:
+        process = subprocess.Popen(  # noqa: S603 - Debian's Chromium, our own flags
+            [
+                CHROMIUM,
+                *CHROME_FLAGS,
+                "--remote-debugging-address=127.0.0.1",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_for_port(port)
+            if cookie:
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+                    browser.contexts[0].add_cookies([cookie])  # type: ignore[list-item]
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"Chromium did not listen on port {port}")
+
+
+def lighthouse(url: str, *, cookie: dict[str, str] | None, report: Path) -> dict[str, Any]:
+    """One Lighthouse run of `url` (mobile emulation, its default) in a fresh Chromium; its
+    JSON report. Storage is not reset: that would throw the session cookie away, and the
+    profile is new for each page anyway."""
+    with chromium(cookie) as port:
+        command = [
+            str(LIGHTHOUSE),
+            url,
+            f"--port={port}",
+            "--disable-storage-reset",
+            f"--only-categories={','.join(CATEGORIES)}",
+            "--output=json",
+            f"--output-path={report}",
+            "--quiet",
+        ]
         subprocess.run(command, check=True, cwd=BASE_DIR, timeout=300)  # noqa: S603 - our own tool
-    saved = json.loads(report.read_text())
-    saved.get("configSettings", {}).pop("extraHeaders", None)
-    report.write_text(json.dumps(saved))
-    return saved
+    return json.loads(report.read_text())
 
 
 def costly_audits(report: dict[str, Any], category: str) -> list[str]:
@@ -102,7 +149,7 @@ def costly_audits(report: dict[str, Any], category: str) -> list[str]:
     return [title for _, title in sorted(failed, key=lambda f: -f[0])]
 
 
-def measure(url: str, page: str, path: str, *, cookie: str | None) -> Result:
+def measure(url: str, page: str, path: str, *, cookie: dict[str, str] | None) -> Result:
     report = lighthouse(url + path, cookie=cookie, report=REPORTS / f"{page}.json")
     if report["finalDisplayedUrl"] != url + path:
         # Sent to the login page, or elsewhere: the scores would be another page's.
@@ -133,13 +180,15 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def session_cookie(user: Any) -> str:
+def session_cookie(user: Any, url: str) -> dict[str, str]:
+    """A session of `user`, as the cookie the browser is given for the stack's `url`."""
     from django.conf import settings
     from django.test import Client
 
     client = Client()
     client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    value = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return {"name": settings.SESSION_COOKIE_NAME, "value": value, "url": url}
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -162,7 +211,7 @@ def main() -> int:
 
         journey = journey_create()
         paths = {p.name: p.path for p in journey.pages()}
-        cookie = session_cookie(journey.user)
+        cookie = session_cookie(journey.user, stack.url)
         results = []
         for page in (*PUBLIC, *SIGNED_IN):
             print(f"lighthouse {page} …", flush=True)
