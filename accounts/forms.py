@@ -79,3 +79,7 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["first_name", "last_name"]
         labels = {"first_name": "First name", "last_name": "Last name"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # no colon after a label, as on allauth's pages
+        super().__init__(*args, **kwargs)

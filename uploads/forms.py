@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from .models import SelfieSet
@@ -11,6 +13,13 @@ class SelfieSetForm(forms.ModelForm):
         fields = ["name", "subject_class"]
         labels = {"name": "Name of the set", "subject_class": "Who is in the photos"}
         help_texts = {"name": "For you only, e.g. “Me, summer 2026”."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # no colon after a label, as on every form
+        super().__init__(*args, **kwargs)
+        who = self.fields["subject_class"]
+        if isinstance(who, forms.ChoiceField):  # Django's "---------" said in words
+            who.choices = [("", "Choose who…"), *list(who.choices)[1:]]
 
 
 class SelfieSetRenameForm(forms.ModelForm):

@@ -30,6 +30,14 @@ def test_it_lists_only_the_users_sets(client, owner, other_user, selfie_set):
     assert b"Not yours" not in response.content
 
 
+def test_the_new_set_form_speaks_plainly(client, owner):
+    client.force_login(owner)
+    page = client.get("/sets/new/").content.decode()
+    assert ">Name of the set</label>" in page and ">Who is in the photos</label>" in page
+    assert '<option value="" selected>Choose who…</option>' in page
+    assert "---------" not in page
+
+
 def test_it_creates_a_set_with_a_class(client, owner):
     client.force_login(owner)
     response = client.post("/sets/new/", {"name": "Portraits", "subject_class": "man"})
