@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from .models import SelfieSet
+from .models import SelfieSet, SubjectClass
 
 
 class SelfieSetForm(forms.ModelForm):
@@ -19,7 +19,7 @@ class SelfieSetForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         who = self.fields["subject_class"]
         if isinstance(who, forms.ChoiceField):  # Django's "---------" said in words
-            who.choices = [("", "Choose who…"), *list(who.choices)[1:]]
+            who.choices = [("", "Choose who…"), *SubjectClass.choices]
 
 
 class SelfieSetRenameForm(forms.ModelForm):
