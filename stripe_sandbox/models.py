@@ -61,6 +61,8 @@ class SandboxCheckoutSession(models.Model):
     charge = models.CharField(max_length=80, blank=True)
     amount_refunded = models.PositiveIntegerField(default=0)
     declines = models.PositiveSmallIntegerField(default=0)
+    # A delayed payment (bank debit) settles once: "succeeded" or "failed".
+    settled = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

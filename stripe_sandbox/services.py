@@ -123,16 +123,16 @@ def session_decline(*, session_id: str) -> None:
 @transaction.atomic
 def session_settle(*, session_id: str, succeeded: bool) -> SandboxCheckoutSession:
     """A delayed payment settles: async_payment_succeeded (now paid) or async_payment_failed."""
-    updates: dict[str, Any] = {"payment_status": PaymentStatus.PAID} if succeeded else {}
+    kind = "succeeded" if succeeded else "failed"
+    updates: dict[str, Any] = {"settled": kind}
     if succeeded:
-        updates["charge"] = f"ch_{secrets.token_hex(12)}"
+        updates |= {"payment_status": PaymentStatus.PAID, "charge": f"ch_{secrets.token_hex(12)}"}
     done = SandboxCheckoutSession.objects.filter(
-        pk=session_id, status=Status.COMPLETE, payment_status=PaymentStatus.UNPAID, charge=""
-    ).update(**(updates or {"declines": F("declines") + 1}))
+        pk=session_id, status=Status.COMPLETE, payment_status=PaymentStatus.UNPAID, settled=""
+    ).update(**updates)
     session = session_get(session_id)
     if not done:
-        raise StripeError("Only a completed session with a delayed payment can settle.")
-    kind = "succeeded" if succeeded else "failed"
+        raise StripeError("Only a completed session with a delayed payment can settle, once.")
     event_emit(type=f"checkout.session.async_payment_{kind}", obj=session_json(session))
     return session
 

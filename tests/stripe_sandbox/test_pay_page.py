@@ -111,6 +111,13 @@ def test_a_delayed_payment_completes_unpaid_then_fails(stripe_sandbox, webhooks)
         "checkout.session.async_payment_failed",
     ]
     assert webhooks.received[1].event().data.object.payment_status == "unpaid"
+    again = Client().post(
+        f"/sandbox/stripe/_sandbox/checkout/sessions/{session.id}/settle",
+        {"succeeded": "true"},
+        headers={"Authorization": "Bearer sk_test_sandbox"},
+    )
+    assert again.status_code == 400  # a payment settles once
+    assert len(webhooks.received) == 2
 
 
 def test_a_delayed_payment_that_succeeds_is_paid(stripe_sandbox, webhooks):
