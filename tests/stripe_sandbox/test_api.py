@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -115,3 +116,13 @@ def test_a_malformed_form_is_a_plain_400_not_a_500(stripe_sandbox):
     )
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_eight_concurrent_creates_with_one_key_make_one_session(stripe_sandbox):
+    def create(_: int) -> str:
+        return stripe.checkout.Session.create(**checkout_params(), idempotency_key="race").id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(create, range(8)))
+    assert len(ids) == 1
+    assert len(stripe.checkout.Session.list().data) == 1
