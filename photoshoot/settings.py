@@ -469,6 +469,31 @@ ASTRIA_CONNECT_TIMEOUT = env.float("ASTRIA_CONNECT_TIMEOUT", default=5)
 # Astria itself gives up after 30 s (and answers 504), so a little more than that.
 ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
 
+# --- Stripe sandbox (issue 15) ------------------------------------------------------------------
+# The app stripe_sandbox/ emulates the part of Stripe's API the portal's SDK calls, a hosted pay
+# page and signed webhooks, under /sandbox/stripe/ on this server. Development and tests only:
+# production never mounts it, and refuses to start if told to.
+STRIPE_SANDBOX = env.bool("STRIPE_SANDBOX", default=not PRODUCTION)
+if PRODUCTION and STRIPE_SANDBOX:
+    raise ImproperlyConfigured(
+        "STRIPE_SANDBOX is never on in production: unset it and set STRIPE_SECRET_KEY."
+    )
+INSTALLED_APPS.insert(INSTALLED_APPS.index("operations"), "stripe_sandbox")
+CELERY_TASK_ROUTES["stripe_sandbox.tasks.*"] = CELERY_TASK_ROUTES["sandbox.tasks.*"]
+STRIPE_SANDBOX_KEY = env.str("STRIPE_SANDBOX_KEY", default="sk_test_sandbox")
+# What the SDK's stripe.api_base is set to when the sandbox is the provider.
+STRIPE_SANDBOX_API_BASE = f"{PUBLIC_BASE_URL}/sandbox/stripe"
+# It signs its webhooks with the portal's webhook secret, so that the portal verifies them.
+STRIPE_SANDBOX_WEBHOOK_SECRET = env.str(
+    "STRIPE_SANDBOX_WEBHOOK_SECRET",
+    default=env.str("STRIPE_WEBHOOK_SECRET", default="whsec_sandbox"),
+)
+# Only loopback or PUBLIC_BASE_URL's origin (stripe_sandbox/outbound.py).
+STRIPE_SANDBOX_WEBHOOK_URL = env.str(
+    "STRIPE_SANDBOX_WEBHOOK_URL", default=f"{PUBLIC_BASE_URL}/payments/stripe/webhook/"
+)
+# --- end of the Stripe sandbox block ------------------------------------------------------------
+
 # --- Models and photoshoots (tunes) ----------------------------------------------------------
 
 FLUX_BASE_TUNE_ID = 1504944  # Flux1.dev in Astria's gallery: every LoRA trains and runs on it

@@ -30,3 +30,5 @@ urlpatterns = [
 
 if settings.ASTRIA_SANDBOX:
     urlpatterns.append(path("sandbox/astria/", include("sandbox.urls")))
+if settings.STRIPE_SANDBOX:
+    urlpatterns.append(path("sandbox/stripe/", include("stripe_sandbox.urls")))

@@ -104,6 +104,9 @@ ARGUMENTS: dict[str, Callable[[str, Objects], str]] = {
     "prompt_id": lambda name, o: "1",
     "token": lambda name, o: "no-such-token",
     "filename": lambda name, o: "photo.jpg",
+    "session_id": lambda name, o: "cs_test_no_such_session",  # the Stripe sandbox's 404s
+    "intent_id": lambda name, o: "pi_no_such_intent",
+    "charge_id": lambda name, o: "ch_no_such_charge",
 }
 
 
