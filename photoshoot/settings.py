@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "packs",
     "tunes",
     "studio",
+    "payments",
     # Last: it reaches above every app (its astria_smoke command copies with tunes' copier).
     "operations",
 ]
@@ -468,6 +469,19 @@ ASTRIA_API_KEY = env.str(
 ASTRIA_CONNECT_TIMEOUT = env.float("ASTRIA_CONNECT_TIMEOUT", default=5)
 # Astria itself gives up after 30 s (and answers 504), so a little more than that.
 ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
+
+# --- Payments (Stripe) ------------------------------------------------------------------------
+
+# Both keys, or payments are off: the pricing page says so, the webhook answers 503, and
+# `manage.py check` (run at every start) warns (payments/checks.py). Tests have their own keys.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_portal" if TESTING else "")
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET", default="whsec_test_portal" if TESTING else ""
+)
+PAYMENTS_ENABLED = bool(STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
+# Stripe signs each delivery with its time; an older signature is refused (Stripe's default).
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20)
 
 # --- Models and photoshoots (tunes) ----------------------------------------------------------
 

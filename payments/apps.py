@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "payments"
+    verbose_name = "Payments"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the "payments are off" warning
