@@ -96,7 +96,8 @@ class Purchase(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
-    receipt_url = models.URLField(max_length=500, blank=True)
+    # Stripe's receipt page for the charge (from a signed event: https only is shown).
+    receipt_url = models.CharField(max_length=500, blank=True)
     # Set when a refund could not take all the credits back (the user had spent them): how
     # many the ledger could not take, for staff to decide.
     refund_shortfall = models.PositiveIntegerField(default=0)
@@ -115,6 +116,10 @@ class Purchase(models.Model):
     @property
     def amount_display(self) -> str:
         return money(self.amount, self.currency)
+
+    @property
+    def receipt_link(self) -> str:
+        return self.receipt_url if self.receipt_url.startswith("https://") else ""
 
 
 class StripeEvent(models.Model):

@@ -66,6 +66,7 @@ def purchase_done(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
                 session_id=state.id, payment_intent_id=state.payment_intent_id
             )
         purchase.refresh_from_db()
+        request.user.refresh_from_db(fields=["credits"])
     return render(request, "payments/purchase_done.html", {"purchase": purchase})
 
 

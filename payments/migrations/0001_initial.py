@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                         max_length=10,
                     ),
                 ),
-                ("receipt_url", models.URLField(blank=True, max_length=500)),
+                ("receipt_url", models.CharField(blank=True, max_length=500)),
                 ("refund_shortfall", models.PositiveIntegerField(default=0)),
                 ("needs_staff", models.BooleanField(db_index=True, default=False)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
