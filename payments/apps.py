@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 class PaymentsConfig(AppConfig):
@@ -8,4 +13,9 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the "payments are off" warning
+        from . import checks
+
+        # The check speaks at `migrate` (the release step) and runserver; gunicorn and Celery
+        # run no checks, so production says it in each process's log as it starts.
+        if settings.PRODUCTION and not settings.PAYMENTS_ENABLED:
+            logger.warning(checks.PAYMENTS_OFF)

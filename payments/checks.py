@@ -8,6 +8,11 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Warning, register
 
+PAYMENTS_OFF = (
+    "Payments are off: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not both set, "
+    "so nobody can buy credits."
+)
+
 
 @register()
 def stripe_keys(**kwargs: Any) -> list[Warning]:
@@ -15,8 +20,7 @@ def stripe_keys(**kwargs: Any) -> list[Warning]:
         return []
     return [
         Warning(
-            "Payments are off: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not both set, "
-            "so nobody can buy credits.",
+            PAYMENTS_OFF,
             hint="Set both: the API secret key, and the webhook endpoint's signing secret.",
             id="payments.W001",
         )

@@ -8,8 +8,9 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -68,6 +69,18 @@ def purchase_done(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         purchase.refresh_from_db()
         request.user.refresh_from_db(fields=["credits"])
     return render(request, "payments/purchase_done.html", {"purchase": purchase})
+
+
+@login_required
+def purchase_status(request: AuthenticatedHttpRequest, code: str) -> JsonResponse:
+    """The success page's live part: the purchase's state as the database has it (the
+    webhook's doing), never asking Stripe, so polling costs Stripe nothing."""
+    purchase = _own_purchase(request, code)
+    html = render_to_string(
+        "payments/_purchase_state.html", {"purchase": purchase, "user": request.user}, request
+    )
+    final = purchase.status != Purchase.Status.PENDING
+    return JsonResponse({"status": purchase.status, "final": final, "html": html})
 
 
 @login_required

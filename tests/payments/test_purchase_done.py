@@ -127,3 +127,23 @@ def test_the_credit_history_shows_the_price_and_the_receipt(client, owner, purch
     page = client.get("/credits/").content.decode()
     assert purchase.amount_display in page
     assert f'href="https://pay.stripe.com/receipts/{purchase.code}"' in page
+
+
+def test_the_status_turns_into_the_new_balance_when_the_webhook_comes(client, owner, purchase):
+    client.force_login(owner)
+    waiting = client.get(f"/credits/buy/{purchase.code}/status/").json()
+    assert (waiting["status"], waiting["final"]) == ("pending", False)
+    assert "adding your credits" in waiting["html"]
+    deliver(client, event("checkout.session.completed", session(purchase)))
+    paid = client.get(f"/credits/buy/{purchase.code}/status/").json()
+    assert (paid["status"], paid["final"]) == ("paid", True)
+    assert (
+        "100 credits added" in paid["html"] and "You now have <strong>100 credits" in paid["html"]
+    )
+
+
+def test_the_success_page_polls_only_while_pending(client, owner, purchase):
+    client.force_login(owner)
+    page = client.get(f"/credits/buy/{purchase.code}/done/").content.decode()
+    assert f'data-status-url="/credits/buy/{purchase.code}/status/"' in page
+    assert 'data-final="0"' in page and "js/purchase.js" in page

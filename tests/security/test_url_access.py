@@ -99,6 +99,7 @@ OWNED: dict[str, tuple[list[str], Callable[[Objects], dict[str, Any]]]] = {
     ),
     # Where Stripe Checkout sends the buyer back (GET: a redirect from Stripe).
     "payments:success": (["get"], lambda o: {"code": o.purchase.code}),
+    "payments:status": (["get"], lambda o: {"code": o.purchase.code}),
     "payments:cancel": (["get"], lambda o: {"code": o.purchase.code}),
 }
 # The owner's object travels in the query or the form instead of the path.
