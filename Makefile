@@ -49,7 +49,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	@# Security lint: any finding of medium severity or higher fails (low ones are explained
 	@# in the README's "Performance and reliability" section).
-	$(BIN)/bandit -q -r accounts astria operations packs photoshoot sandbox studio tunes uploads -ll
+	$(BIN)/bandit -q -r accounts astria operations packs payments photoshoot sandbox stripe_sandbox studio tunes uploads -ll
 	@# Types: mypy with django-stubs over the apps that pyproject.toml's [tool.mypy] lists.
 	$(BIN)/mypy
 

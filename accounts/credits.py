@@ -102,3 +102,25 @@ def credits_refund(*, user: User, amount: int, reason: str, cause: models.Model)
     except IntegrityError:
         return False
     return True
+
+
+@transaction.atomic
+def credits_take_back(*, user: User, amount: int, reason: str, cause: models.Model) -> int | None:
+    """Take back up to `amount` credits granted for `cause` (a refunded purchase), once per
+    cause: as many as the balance holds, never below zero. Return how many were taken, or None
+    when the cause had its take-back already. The entry is a refund: money went back."""
+    balance = User.objects.select_for_update().values_list("credits", flat=True).get(pk=user.pk)
+    taken = min(balance, amount)
+    try:
+        with transaction.atomic():
+            _entry(
+                user=user,
+                kind=CreditEntry.Kind.REFUND,
+                amount=-taken,
+                reason=reason,
+                **_cause_fields(cause),
+            )
+    except IntegrityError:
+        return None
+    _balance_change(user, -taken)
+    return taken

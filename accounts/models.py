@@ -108,11 +108,13 @@ class CreditEntry(models.Model):
         # write one by hand (admin's "Grant or take credits"), apart from changing users.
         permissions = [("grant_credits", "Can grant or take credits")]
         constraints = [
-            # One debit and at most one refund per cause: a retried or doubled request
-            # cannot charge twice or refund twice.
+            # One debit, at most one refund and at most one grant per cause: a retried or
+            # doubled request cannot charge, refund or (a purchase) grant twice. Grants
+            # without a cause (welcome credits, staff's goodwill) may repeat.
             models.UniqueConstraint(
                 fields=["kind", "cause_type", "cause_id"],
-                condition=models.Q(kind__in=["debit", "refund"]),
+                condition=models.Q(kind__in=["debit", "refund"])
+                | models.Q(kind="grant", cause_type__isnull=False),
                 name="accounts_credit_once_per_cause",
             ),
         ]

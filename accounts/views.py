@@ -52,9 +52,9 @@ def credit_history(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every change of the user's balance, newest first: gifts and purchases (grants), what
     photoshoots cost (debits) and what failed scenes gave back (refunds), each with its reason.
     Who granted credits stays in admin."""
-    page = Paginator(request.user.credit_entries.all(), HISTORY_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # The causes come along: a purchase shows its price and receipt.
+    entries = request.user.credit_entries.prefetch_related("cause")
+    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         # A real minus sign: "−9" reads as a number taken, "-9" as a hyphen.
         (entry, HISTORY_WORDS[CreditEntry.Kind(entry.kind)], f"{entry.amount:+d}".replace("-", "−"))

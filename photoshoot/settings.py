@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "packs",
     "tunes",
     "studio",
+    "payments",
     # Last: it reaches above every app (its astria_smoke command copies with tunes' copier).
     "operations",
 ]
@@ -469,6 +470,19 @@ ASTRIA_CONNECT_TIMEOUT = env.float("ASTRIA_CONNECT_TIMEOUT", default=5)
 # Astria itself gives up after 30 s (and answers 504), so a little more than that.
 ASTRIA_READ_TIMEOUT = env.float("ASTRIA_READ_TIMEOUT", default=35)
 
+# --- Payments (Stripe) ------------------------------------------------------------------------
+
+# Both keys, or payments are off: the pricing page says so, the webhook answers 503, and
+# `manage.py check` (run at every start) warns (payments/checks.py). Tests have their own keys.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_portal" if TESTING else "")
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET", default="whsec_test_portal" if TESTING else ""
+)
+PAYMENTS_ENABLED = bool(STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
+# Stripe signs each delivery with its time; an older signature is refused (Stripe's default).
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20)
+
 # --- Stripe sandbox (issue 15) ------------------------------------------------------------------
 # The app stripe_sandbox/ emulates the part of Stripe's API the portal's SDK calls, a hosted pay
 # page and signed webhooks, under /sandbox/stripe/ on this server. Development and tests only:
@@ -485,8 +499,7 @@ STRIPE_SANDBOX_KEY = env.str("STRIPE_SANDBOX_KEY", default="sk_test_sandbox")
 STRIPE_SANDBOX_API_BASE = f"{PUBLIC_BASE_URL}/sandbox/stripe"
 # It signs its webhooks with the portal's webhook secret, so that the portal verifies them.
 STRIPE_SANDBOX_WEBHOOK_SECRET = env.str(
-    "STRIPE_SANDBOX_WEBHOOK_SECRET",
-    default=env.str("STRIPE_WEBHOOK_SECRET", default="whsec_sandbox"),
+    "STRIPE_SANDBOX_WEBHOOK_SECRET", default=STRIPE_WEBHOOK_SECRET or "whsec_sandbox"
 )
 # Only loopback or PUBLIC_BASE_URL's origin (stripe_sandbox/outbound.py).
 STRIPE_SANDBOX_WEBHOOK_URL = env.str(

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("uploads.urls")),
     path("", include("packs.urls")),
     path("", include("tunes.urls")),
+    path("", include("payments.urls")),
 ]
 
 if settings.ASTRIA_SANDBOX:

@@ -79,6 +79,7 @@ class Journey:
             CustomerPage("photo", f"{self.url_of(self.gallery)}photos/{self.photo.code}/", (IN,)),
             CustomerPage("profile", "/profile/", (IN,)),
             CustomerPage("credits", "/credits/", (IN,)),
+            CustomerPage("buy-credits", "/credits/buy/", (IN,)),
             CustomerPage("email", "/accounts/email/", (IN,)),
             CustomerPage("password-change", "/accounts/password/change/", (IN,)),
             CustomerPage("logout", "/accounts/logout/", (IN,)),

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import User
 from accounts.roles import Role
+from payments.models import CreditPackage, Purchase
 from studio.roles import CREATIVES
 from tunes.roles import SUPPORT
 from uploads.storage import new_key
@@ -145,3 +146,27 @@ class PhotoFactory(factory.django.DjangoModelFactory):
     )
     width = 1024
     height = 1024
+
+
+class CreditPackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CreditPackage
+
+    name = factory.Sequence(lambda n: f"Package {n}")
+    credits = 100
+    price = 2500
+    currency = "eur"
+
+
+class PurchaseFactory(factory.django.DjangoModelFactory):
+    """A purchase waiting for its payment at Stripe, with its Checkout Session's id."""
+
+    class Meta:
+        model = Purchase
+
+    user = factory.SubFactory(UserFactory)
+    package = factory.SubFactory(CreditPackageFactory)
+    credits = factory.LazyAttribute(lambda p: p.package.credits)
+    amount = factory.LazyAttribute(lambda p: p.package.price)
+    currency = factory.LazyAttribute(lambda p: p.package.currency)
+    checkout_session_id = factory.Sequence(lambda n: f"cs_test_{n:06d}")

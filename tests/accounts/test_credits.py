@@ -6,9 +6,16 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from accounts.credits import InsufficientCredits, credits_debit, credits_grant, credits_refund
+from accounts.credits import (
+    InsufficientCredits,
+    credits_debit,
+    credits_grant,
+    credits_refund,
+    credits_take_back,
+)
 from accounts.models import CreditEntry, User
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +71,29 @@ def test_a_cause_is_refunded_at_most_once(owner, other_user):
     assert credits_refund(user=owner, amount=10, reason="Failed", cause=other_user) is True
     assert credits_refund(user=owner, amount=10, reason="Failed", cause=other_user) is False
     assert balance_of(owner) == 10
+
+
+def test_a_cause_is_granted_at_most_once(owner, other_user):
+    credits_grant(user=owner, amount=100, reason="Bought", cause=other_user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        credits_grant(user=owner, amount=100, reason="Bought", cause=other_user)
+    owner.refresh_from_db()
+    assert owner.credits == 100
+
+
+def test_grants_without_a_cause_repeat(owner):
+    credits_grant(user=owner, amount=5, reason="Goodwill")
+    credits_grant(user=owner, amount=5, reason="Goodwill")
+    owner.refresh_from_db()
+    assert owner.credits == 10
+
+
+def test_a_take_back_stops_at_zero_and_happens_once(owner, other_user):
+    credits_grant(user=owner, amount=30, reason="Bought", cause=other_user)
+    assert credits_take_back(user=owner, amount=50, reason="Refunded", cause=other_user) == 30
+    assert credits_take_back(user=owner, amount=50, reason="Refunded", cause=other_user) is None
+    owner.refresh_from_db()
+    assert owner.credits == 0
 
 
 def test_staff_can_take_credits_back_but_not_below_zero(owner, staff):

@@ -19,6 +19,8 @@ PRODUCTION = {
     "ADMIN_URL": "staff-8c1f/",
     "AWS_STORAGE_BUCKET_NAME": "photoshoot-media",
     "ASTRIA_API_KEY": "sd_production_key",
+    "STRIPE_SECRET_KEY": "sk_live_production_key",
+    "STRIPE_WEBHOOK_SECRET": "whsec_production_secret",
 }
 
 
@@ -54,6 +56,12 @@ def test_production_refuses_to_start_without(missing):
     result = manage("check", **{**PRODUCTION, missing: None})
     assert result.returncode != 0
     assert f"Set the {missing} environment variable" in result.stderr
+
+
+def test_production_without_stripe_keys_starts_and_says_payments_are_off():
+    result = manage("check", **{**PRODUCTION, "STRIPE_SECRET_KEY": None})
+    assert result.returncode == 0
+    assert "Payments are off: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET" in result.stderr
 
 
 RATES = [

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import CreditEntry, OutboxEmail, User
 from packs.models import RefusedWord
+from payments.models import StripeEvent
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
 from tunes.models import Photoshoot, Pricing
@@ -35,7 +36,7 @@ SITE = {"index", "password_change", "password_change_done", "jsi18n"}
 NOT_BY_GET = {"login", "logout", "autocomplete", "view_on_site"}
 # Pages nobody opens: models, photoshoots and scenes start from the product, selfie sets from
 # uploads; the price rules are one row, made already, that nobody deletes; the outbox is
-# written by the product and pruned by beat.
+# written by the product and pruned by beat. Credit packages are superusers' alone (prices).
 NOBODY = {
     "accounts_outboxemail_add",
     "accounts_outboxemail_delete",
@@ -48,6 +49,11 @@ NOBODY = {
     "tunes_pricing_add",
     "tunes_pricing_delete",
     "uploads_selfieset_add",
+    # Purchases and Stripe's events are records of what Stripe said: read, never written.
+    "payments_purchase_add",
+    "payments_purchase_delete",
+    "payments_stripeevent_add",
+    "payments_stripeevent_delete",
 }
 # Pages for superusers alone: setting someone's password is taking over their account.
 SUPERUSER_ONLY = {"auth_user_password_change"}
@@ -160,6 +166,11 @@ def objects(owner) -> dict[str, Any]:
         "tunes_pricing": Pricing.current(),
         "studio_previewsubject": subject,
         "studio_packpreview": PackPreview.objects.get(pk=preview.pk),
+        "payments_creditpackage": factories.CreditPackageFactory(),
+        "payments_purchase": factories.PurchaseFactory(user=owner),
+        "payments_stripeevent": StripeEvent.objects.create(
+            event_id="evt_1", type="checkout.session.completed"
+        ),
     }
 
 

@@ -37,6 +37,7 @@ from accounts.credits import credits_grant
 from accounts.models import OutboxEmail, User
 from operations.watchdog import heartbeat_record
 from packs.models import RefusedWord
+from payments.models import CreditPackage, Purchase, StripeEvent
 from studio.models import PackPreview, PreviewSubject
 from tests import factories
 from tests.security.test_url_access import (
@@ -219,7 +220,18 @@ def hostile(objects: Objects, staff: User) -> Hostile:  # noqa: F811
         change_message=payload("log"),
     )
     heartbeat_record()  # beat is on time: its monitor answers 200
+    # Staff's package name, and what Stripe's events carry (a receipt link, an event's type).
+    package = factories.CreditPackageFactory(name=payload("package"))
+    purchase = objects.purchase
+    purchase.package = package
+    purchase.receipt_url = "https://pay.stripe.com/" + payload("receipt")
+    purchase.save()
+    credits_grant(user=owner, amount=5, reason=payload("bought"), cause=purchase)
+    event = StripeEvent.objects.create(event_id=payload("evt"), type=payload("evt.type"))
     by_model: dict[type[Model], Model] = {
+        CreditPackage: package,
+        Purchase: purchase,
+        StripeEvent: event,
         User: owner,
         Group: group,
         type(objects.selfie_set): objects.selfie_set,

@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import CreditEntry
+from payments.models import Purchase
 from tests import factories
 from tests.images import photo_bytes
 from tests.tunes.conftest import ready_selfie_set
@@ -45,6 +46,7 @@ class Objects:
     model: TrainedModel
     photoshoot: Photoshoot
     photo: Photo
+    purchase: Purchase
 
     def snapshot(self) -> tuple[Any, ...]:
         """What a request by someone else must leave as it was."""
@@ -56,6 +58,7 @@ class Objects:
             list(Prompt.objects.values_list("pk", "status")),
             list(Photo.objects.values_list("pk", "liked")),
             CreditEntry.objects.count(),
+            list(Purchase.objects.values_list("pk", "status")),
         )
 
 
@@ -94,6 +97,10 @@ OWNED: dict[str, tuple[list[str], Callable[[Objects], dict[str, Any]]]] = {
         ["get"],
         lambda o: {"code": o.photoshoot.code, "photo_code": o.photo.code},
     ),
+    # Where Stripe Checkout sends the buyer back (GET: a redirect from Stripe).
+    "payments:success": (["get"], lambda o: {"code": o.purchase.code}),
+    "payments:status": (["get"], lambda o: {"code": o.purchase.code}),
+    "payments:cancel": (["get"], lambda o: {"code": o.purchase.code}),
 }
 # The owner's object travels in the query or the form instead of the path.
 OWNED_IN_REQUEST: dict[str, tuple[str, Callable[[Objects], dict[str, str]]]] = {
@@ -113,6 +120,7 @@ ACCOUNT = {
     "home": ["get"],
     "profile": ["get"],
     "credit_history": ["get"],
+    "payments:pricing": ["get", "post"],
     "uploads:set_list": ["get"],
     "uploads:set_create": ["get", "post"],
     "tunes:dashboard": ["get"],
@@ -124,8 +132,13 @@ TOKEN = {
     "uploads:private_file": ["get"],
     "uploads:fetch_file": ["get"],
 }
-# Astria's callbacks: a per-object secret, and the one kind of view exempt from CSRF.
-CALLBACKS = {"tunes:tune_callback": ["post"], "tunes:prompt_callback": ["post"]}
+# Astria's callbacks (a per-object secret) and Stripe's webhook (Stripe's signature): the one
+# kind of view exempt from CSRF.
+CALLBACKS = {
+    "tunes:tune_callback": ["post"],
+    "tunes:prompt_callback": ["post"],
+    "payments:stripe_webhook": ["post"],
+}
 # Anyone, signed in or not: the catalogue of active packs, and the load balancer's checks
 # (readiness names components and states only: tests/operations/test_health.py).
 PUBLIC = {
@@ -194,6 +207,8 @@ def objects(owner) -> Objects:
         model=model,
         photoshoot=photoshoot,
         photo=photo,
+        # No Checkout Session yet: its pages ask Stripe nothing.
+        purchase=factories.PurchaseFactory(user=owner, checkout_session_id=None),
     )
 
 
@@ -274,6 +289,8 @@ def state_changing() -> list[tuple[str, str]]:
 def _url(name: str, objects: Objects) -> str:
     if name in OWNED:
         return reverse(name, kwargs=OWNED[name][1](objects))
+    if name == "payments:stripe_webhook":
+        return reverse(name)
     if name in CALLBACKS:
         code = objects.model.code if name == "tunes:tune_callback" else uuid.uuid4()
         return reverse(name, args=[code])
@@ -287,7 +304,8 @@ def test_a_post_without_the_csrf_token_is_refused(owner, objects, name, method):
     before = objects.snapshot()
     response = client.post(_url(name, objects), {"name": "forged"})
     if name in CALLBACKS:
-        assert response.status_code != 403  # Astria cannot send a token: the secret guards it
+        # Astria and Stripe cannot send a token: the secret or the signature guards it.
+        assert response.status_code != 403
     else:
         assert response.status_code == 403
     assert objects.snapshot() == before
