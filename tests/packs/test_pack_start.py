@@ -53,8 +53,9 @@ def test_it_says_credits_are_short_before_any_button(client, owner, pack):  # no
     client.force_login(owner)
     text = client.get(f"/packs/{pack.slug}/").content.decode()
     assert "You need 9 credits for this and have 5." in text
-    # Where credits come from (the header's balance links there too: this is the sentence).
-    assert 'from our team: <a href="/credits/">your credit history</a>' in text
+    # The next step: buying credits (issue 15), and where the ones you had went.
+    assert '<a class="button small" href="/credits/buy/">Buy credits</a>' in text
+    assert 'Your <a href="/credits/">credit history</a>' in text
     assert start_forms(text) == []
 
 

@@ -31,7 +31,7 @@ def test_the_pick_a_pack_page_says_where_credits_come_from(client, owner, pack):
     client.force_login(owner)
     page = client.get(f"/photoshoots/new/?set={selfie_set.code}").content.decode()
     assert "You need 9 credits for this and have 5." in page
-    assert 'from our team: <a href="/credits/">your credit history</a>' in page
+    assert '<a class="button small" href="/credits/buy/">Buy credits</a>' in page
     assert START_FORM not in page
 
 
