@@ -163,7 +163,7 @@ def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         for pack in Pack.objects.active().prefetch_related("prompts")
         if pack.supports(selfie_set.subject_class)
     ]
-    offers = photoshoots.quotes(selfie_set=selfie_set, packs=packs)
+    quotes = photoshoots.quotes(selfie_set=selfie_set, packs=packs)
     model = training.model_current(selfie_set)
     photos = selfie_set.selfies.filter(status=Selfie.Status.READY).count()
     return render(
@@ -171,7 +171,7 @@ def photoshoot_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         "tunes/photoshoot_new.html",
         {
             "selfie_set": selfie_set,
-            "offers": offers,
+            "offers": quotes,
             "model": model,
             "expired": selfie_set.trained_models.filter(status=TrainedModel.Status.EXPIRED).exists()
             or selfie_set.trained_models.filter(

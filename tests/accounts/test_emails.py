@@ -8,20 +8,11 @@ import re
 import pytest
 from django.core import mail
 
+from tests.emails import button_href, html_part
+
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery-9"
-
-
-def html_part(message) -> str:
-    [(html, mimetype)] = message.alternatives
-    assert mimetype == "text/html"
-    return html
-
-
-def button_href(html: str) -> str:
-    # The button is the first link of the e-mail; the link in words under it repeats it.
-    return re.search(r'<a href="([^"]+)"', html).group(1)
 
 
 def test_it_sends_the_sign_up_link_in_text_and_html(client, django_capture_on_commit_callbacks):

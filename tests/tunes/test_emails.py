@@ -3,25 +3,14 @@ happened, and a button to its page."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.core import mail
 
 from tests import factories
+from tests.emails import button_href, html_part
 from tunes.photoshoots import photoshoot_fail, photoshoot_finish_if_done
 
 pytestmark = pytest.mark.django_db
-
-
-def html_part(message) -> str:
-    [(html, mimetype)] = message.alternatives
-    assert mimetype == "text/html"
-    return html
-
-
-def button_href(html: str) -> str:
-    return re.search(r'<a href="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
